@@ -1,0 +1,69 @@
+"""xray-exclusive: AWS X-Ray as the one and only tracing system of a Lambda fleet.
+
+The public surface, re-exported here and loaded on first use (PEP 562), so
+``import xray_exclusive`` costs almost nothing at cold start. The X-Ray SDK
+and Powertools' tracer load on the first ``failure_path``; the optional extras
+(``[streaming]``, ``[canary]``) only when their modules are imported.
+
+Example:
+    >>> from xray_exclusive import failure_path, paths
+    >>> with failure_path(paths.AUDIT_TRAIL_PERSIST):
+    ...     pass
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+TYPE_CHECKING = False
+
+if TYPE_CHECKING:
+    from typing import Any
+
+    from . import bounded, paths
+    from ._backend import Span, TracingBackend
+    from .failure import Classification, FailurePathContext, classify, failure_path, set_default_backend
+    from .paths import FailurePath
+
+__all__ = [
+    "Classification",
+    "FailurePath",
+    "FailurePathContext",
+    "Span",
+    "TracingBackend",
+    "__version__",
+    "bounded",
+    "classify",
+    "failure_path",
+    "paths",
+    "set_default_backend",
+]
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "Classification": "xray_exclusive.failure",
+    "FailurePathContext": "xray_exclusive.failure",
+    "classify": "xray_exclusive.failure",
+    "failure_path": "xray_exclusive.failure",
+    "set_default_backend": "xray_exclusive.failure",
+    "FailurePath": "xray_exclusive.paths",
+    "Span": "xray_exclusive._backend",
+    "TracingBackend": "xray_exclusive._backend",
+}
+_SUBMODULES = frozenset({"bounded", "paths"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return import_module(f"{__name__}.{name}")
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

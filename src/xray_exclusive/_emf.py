@@ -1,0 +1,130 @@
+"""CloudWatch Embedded Metric Format lines for failure paths, precomputed per path.
+
+One line per failure, written and flushed at the moment of failure: a shared
+library cannot rely on the handler flushing a Powertools ``Metrics`` object,
+and a crash a moment later must not lose the metric. Powertools'
+``single_metric`` is not used (FACTS.md §10: it adds a ``service`` dimension,
+prints ``null`` when its block raises, raises on a missing namespace and
+ignores ``POWERTOOLS_METRICS_DISABLED``).
+
+The structure follows CloudWatch's EMF specification::
+
+    {"_aws": {"Timestamp": 1700000000000,
+              "CloudWatchMetrics": [{"Namespace": "SentimentAnalyzer/Reliability",
+                                     "Dimensions": [["Lambda", "Operation"]],
+                                     "Metrics": [{"Name": "CircuitBreakerPersistenceFailure",
+                                                  "Unit": "Count"}]}]},
+     "Lambda": "ingestion", "Operation": "load", "CircuitBreakerPersistenceFailure": 1}
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from typing import Protocol
+
+from . import _env
+from .paths import LAMBDA_DIMENSION, FailurePath
+
+__all__ = ["DEFAULT_NAMESPACE", "MetricSink", "StdoutSink", "emit_failure", "render_line"]
+
+_logger = logging.getLogger("xray_exclusive.metrics")
+
+DEFAULT_NAMESPACE = "XrayExclusive/FailurePaths"
+_CACHE_LIMIT = 256
+
+
+class MetricSink(Protocol):
+    """Where one EMF document goes; the default writes a line to stdout, which Lambda ships to CloudWatch."""
+
+    def write(self, line: str) -> None:
+        """Write one complete EMF JSON document (no trailing newline)."""
+
+
+class StdoutSink:
+    """Writes each document as one line to the current ``sys.stdout`` and flushes it at once."""
+
+    __slots__ = ()
+
+    def write(self, line: str) -> None:
+        """Write ``line`` and a newline to stdout, flushed."""
+        out = sys.stdout
+        out.write(line + "\n")
+        out.flush()
+
+
+def _lambda_dimension() -> str:
+    name = _env.AWS_LAMBDA_FUNCTION_NAME.get() or _env.POWERTOOLS_SERVICE_NAME.get() or "unknown"
+    # CloudWatch dimension values: 1-1024 printable ASCII characters.
+    clean = "".join(c if c.isascii() and c.isprintable() else "_" for c in name)[:1024]
+    return clean if clean.strip() else "unknown"
+
+
+def _namespace(path: FailurePath) -> str:
+    if path.namespace is not None:
+        return path.namespace
+    env = _env.POWERTOOLS_METRICS_NAMESPACE.get()
+    if env is not None:
+        from .paths import _check_namespace
+
+        try:
+            _check_namespace(env)
+        except ValueError as exc:
+            _logger.warning("Ignoring POWERTOOLS_METRICS_NAMESPACE: %s; using %s.", exc, DEFAULT_NAMESPACE)
+        else:
+            return env
+    return DEFAULT_NAMESPACE
+
+
+_templates: dict[tuple[FailurePath, str, str], tuple[str, str]] = {}
+
+
+def _template(path: FailurePath, namespace: str, lambda_name: str) -> tuple[str, str]:
+    key = (path, namespace, lambda_name)
+    cached = _templates.get(key)
+    if cached is not None:
+        return cached
+    dims = {LAMBDA_DIMENSION: lambda_name, **path.dimensions}
+    directive = {
+        "Namespace": namespace,
+        "Dimensions": [list(dims)],
+        "Metrics": [{"Name": path.metric, "Unit": "Count"}],
+    }
+    compact = (",", ":")
+    members = json.dumps(dims, separators=compact)[1:-1]
+    head = '{"_aws":{"Timestamp":'
+    tail = (
+        ',"CloudWatchMetrics":['
+        + json.dumps(directive, separators=compact)
+        + "]},"
+        + members
+        + ","
+        + json.dumps(path.metric)
+        + ":"
+    )
+    if len(_templates) >= _CACHE_LIMIT:
+        _templates.clear()
+    _templates[key] = (head, tail)
+    return head, tail
+
+
+def render_line(path: FailurePath, value: int | float, timestamp_ms: int) -> str:
+    """Return the EMF document for one failure of ``path`` (``value`` occurrences at ``timestamp_ms``)."""
+    head, tail = _template(path, _namespace(path), _lambda_dimension())
+    return head + str(int(timestamp_ms)) + tail + repr(value) + "}"
+
+
+def emit_failure(path: FailurePath, value: int | float, sink: MetricSink) -> None:
+    """Write the metric line for one failure, unless ``POWERTOOLS_METRICS_DISABLED`` is true.
+
+    Never raises: a failing sink is logged at ERROR, so the metric can never
+    mask or replace the user's exception.
+    """
+    if _env.POWERTOOLS_METRICS_DISABLED.get():
+        return
+    try:
+        sink.write(render_line(path, value, time.time_ns() // 1_000_000))
+    except Exception:
+        _logger.exception("Could not write the %s metric for failure path %r.", path.metric, path.name)

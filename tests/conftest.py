@@ -1,0 +1,149 @@
+"""Shared fixtures: a real X-Ray daemon on loopback UDP and a Lambda-like environment.
+
+The X-Ray SDK sends each closed subsegment as one UDP datagram
+(``{"format":"json","version":1}\\n{...}``); :class:`XRayDaemon` receives
+them on 127.0.0.1 and parses the JSON, so tests assert on exactly what AWS
+would receive.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import socket
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+PROTOCOL_HEADER = b'{"format":"json","version":1}\n'
+TRACE_PARENT = "53995c3f42cd8ad8"
+FUNCTION_NAME = "ingestion"
+
+
+def new_root() -> str:
+    """A fresh X-Ray trace ID, epoch first, as AwsXRayIdGenerator makes them."""
+    return f"1-{int(time.time()):08x}-{secrets.token_hex(12)}"
+
+
+def trace_header(root: str, sampled: bool) -> str:
+    return f"Root={root};Parent={TRACE_PARENT};Sampled={1 if sampled else 0}"
+
+
+SAMPLED_HEADER = trace_header("1-5759e988-bd862e3fe1be46a994272793", True)
+NOT_SAMPLED_HEADER = trace_header("1-5759e988-bd862e3fe1be46a994272793", False)
+
+
+class XRayDaemon:
+    """A UDP listener that plays the X-Ray daemon; ``documents()`` returns what arrived, parsed."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * 1024 * 1024)
+        self.sock.bind(("127.0.0.1", 0))
+        self.address = f"127.0.0.1:{self.sock.getsockname()[1]}"
+        self.raw: list[bytes] = []
+        self.root = new_root()
+
+    def datagrams(self, wait: float = 0.05) -> list[bytes]:
+        """Every datagram received so far, waiting up to ``wait`` seconds for stragglers."""
+        self.sock.settimeout(wait)
+        while True:
+            try:
+                data = self.sock.recv(65535 + 1024)
+            except (TimeoutError, BlockingIOError):
+                break
+            self.raw.append(data)
+            self.sock.settimeout(0.05)
+        return list(self.raw)
+
+    def documents(self, wait: float = 0.05) -> list[dict[str, Any]]:
+        docs = []
+        for data in self.datagrams(wait):
+            assert data.startswith(PROTOCOL_HEADER), data[:80]
+            docs.append(json.loads(data[len(PROTOCOL_HEADER) :]))
+        return docs
+
+    def one(self, name: str) -> dict[str, Any]:
+        matches = [d for d in self.documents() if d.get("name") == name]
+        assert len(matches) == 1, (
+            f"expected one subsegment {name!r}, got {[d.get('name') for d in self.documents()]}"
+        )
+        return matches[0]
+
+    def clear(self) -> None:
+        self.datagrams(wait=0.05)
+        self.raw.clear()
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def _reset_tracing() -> None:
+    """The documented reset hooks: Powertools' shared Tracer config, the X-Ray SDK switch, our backend."""
+    import aws_xray_sdk
+    from aws_lambda_powertools.tracing import Tracer
+
+    from xray_exclusive import set_default_backend
+
+    Tracer._reset_config()
+    aws_xray_sdk.global_sdk_config.set_sdk_enabled(True)
+    set_default_backend(None)
+
+
+@pytest.fixture
+def xray(monkeypatch: pytest.MonkeyPatch) -> Iterator[XRayDaemon]:
+    """A Lambda-like environment (sampled trace) whose X-Ray daemon is a loopback UDP listener."""
+    from aws_xray_sdk.core import xray_recorder
+    from aws_xray_sdk.core.lambda_launcher import LambdaContext
+
+    daemon = XRayDaemon()
+    for name in (
+        "POWERTOOLS_TRACE_DISABLED",
+        "AWS_XRAY_SDK_ENABLED",
+        "POWERTOOLS_METRICS_DISABLED",
+        "AWS_SAM_LOCAL",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LAMBDA_TASK_ROOT", os.getcwd())
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", FUNCTION_NAME)
+    monkeypatch.setenv("AWS_XRAY_DAEMON_ADDRESS", daemon.address)
+    monkeypatch.setenv("_X_AMZN_TRACE_ID", trace_header(daemon.root, sampled=True))
+    _reset_tracing()
+    xray_recorder.configure(daemon_address=daemon.address, context=LambdaContext(), streaming_threshold=0)
+    yield daemon
+    daemon.close()
+    _reset_tracing()
+
+
+@pytest.fixture
+def unsampled(xray: XRayDaemon, monkeypatch: pytest.MonkeyPatch) -> XRayDaemon:
+    """The same Lambda environment, but X-Ray did not sample this request (``Sampled=0``)."""
+    monkeypatch.setenv("_X_AMZN_TRACE_ID", trace_header(xray.root, sampled=False))
+    return xray
+
+
+@pytest.fixture
+def outside_lambda(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No Lambda at all: a laptop or a CI job (Powertools disables tracing)."""
+    for name in (
+        "LAMBDA_TASK_ROOT",
+        "_X_AMZN_TRACE_ID",
+        "AWS_LAMBDA_FUNCTION_NAME",
+        "POWERTOOLS_METRICS_DISABLED",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    _reset_tracing()
+    yield
+    _reset_tracing()
+
+
+def emf_lines(text: str) -> list[dict[str, Any]]:
+    """Every EMF document in captured stdout."""
+    docs = []
+    for line in text.splitlines():
+        if line.startswith('{"_aws"'):
+            docs.append(json.loads(line))
+    return docs

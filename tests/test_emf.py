@@ -1,0 +1,146 @@
+"""The EMF lines themselves: CloudWatch's documented structure, dimensions, namespaces, the disable switch."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from tests import emf_spec
+from xray_exclusive import FailurePath, paths
+from xray_exclusive._emf import DEFAULT_NAMESPACE, emit_failure, render_line
+
+
+class ListSink:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def write(self, line: str) -> None:
+        self.lines.append(line)
+
+
+@pytest.fixture(autouse=True)
+def _env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in (
+        "AWS_LAMBDA_FUNCTION_NAME",
+        "POWERTOOLS_SERVICE_NAME",
+        "POWERTOOLS_METRICS_NAMESPACE",
+        "POWERTOOLS_METRICS_DISABLED",
+    ):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.mark.parametrize("path", paths.ALL, ids=lambda p: p.name)
+def test_every_catalogued_line_meets_the_emf_spec(path: FailurePath, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "analysis")
+    now = int(time.time() * 1000)
+    doc = json.loads(render_line(path, 1, now))
+    emf_spec.validate(doc)
+    assert doc["_aws"]["Timestamp"] == now
+    assert doc["Lambda"] == "analysis"
+    assert doc[path.metric] == 1
+    assert "service" not in doc  # unlike Powertools' single_metric
+
+
+def test_lambda_dimension_fallbacks(monkeypatch: pytest.MonkeyPatch) -> None:
+    def lambda_value() -> str:
+        return json.loads(render_line(paths.AUDIT_TRAIL_PERSIST, 1, int(time.time() * 1000)))["Lambda"]
+
+    assert lambda_value() == "unknown"
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "sentiment")
+    assert lambda_value() == "sentiment"
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "ingestion-prod")
+    assert lambda_value() == "ingestion-prod"
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "   ")
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "sérvice\n")
+    value = lambda_value()
+    assert value == "s_rvice"  # CloudWatch dimension values are printable ASCII
+    emf_spec.validate(json.loads(render_line(paths.AUDIT_TRAIL_PERSIST, 1, int(time.time() * 1000))))
+
+
+def test_namespace_of_user_paths(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    path = FailurePath("payment_capture")
+
+    def namespace() -> str:
+        return json.loads(render_line(path, 1, int(time.time() * 1000)))["_aws"]["CloudWatchMetrics"][0][
+            "Namespace"
+        ]
+
+    assert namespace() == DEFAULT_NAMESPACE
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "Shop")
+    assert namespace() == "Shop"
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", ":bad")
+    assert namespace() == DEFAULT_NAMESPACE
+    assert "Ignoring POWERTOOLS_METRICS_NAMESPACE" in caplog.text
+    # the catalogue ignores the env: its namespaces are fixed by the spec
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "Shop")
+    line = json.loads(render_line(paths.CIRCUIT_BREAKER_LOAD, 1, int(time.time() * 1000)))
+    assert line["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "SentimentAnalyzer/Reliability"
+
+
+@pytest.mark.parametrize(("raw", "written"), [("true", 0), ("1", 0), ("false", 1), ("", 1), ("maybe", 1)])
+def test_disable_switch(raw: str, written: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", raw)
+    sink = ListSink()
+    emit_failure(paths.CIRCUIT_BREAKER_LOAD, 1, sink)
+    assert len(sink.lines) == written
+
+
+def test_powertools_dev_alone_does_not_disable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("POWERTOOLS_DEV", "true")
+    sink = ListSink()
+    emit_failure(paths.CIRCUIT_BREAKER_LOAD, 1, sink)
+    assert len(sink.lines) == 1
+
+
+def test_values_and_special_characters(monkeypatch: pytest.MonkeyPatch) -> None:
+    path = FailurePath("quote_path", metric='Quote"Metric', namespace="A/B#c:d", dimensions={"K\\ey": 'v"al'})
+    sink = ListSink()
+    emit_failure(path, 2.5, sink)
+    doc = json.loads(sink.lines[0])
+    emf_spec.validate(doc)
+    assert doc['Quote"Metric'] == 2.5
+    assert doc["K\\ey"] == 'v"al'
+
+
+def test_the_stdout_sink_writes_one_flushed_line(capfd: pytest.CaptureFixture[str]) -> None:
+    from xray_exclusive._emf import StdoutSink
+
+    emit_failure(paths.PARALLEL_FETCH_AGGREGATE, 4, StdoutSink())
+    out = capfd.readouterr().out
+    assert out.count("\n") == 1
+    assert json.loads(out)["ParallelFetcherErrors"] == 4
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"name": ""}, "non-empty"),
+        ({"name": "x" * 201}, "longer than 200"),
+        ({"name": "a;b"}, "characters X-Ray removes"),
+        ({"name": "ok", "metric": "é"}, "printable ASCII"),
+        ({"name": "ok", "namespace": "AWS/Lambda"}, "reserved"),
+        ({"name": "ok", "namespace": ":x"}, "not starting with ':'"),
+        ({"name": "ok", "dimensions": {"Op": ""}}, "1-1024"),
+        ({"name": "ok", "dimensions": {f"d{i}": "v" for i in range(30)}}, "at most 29"),
+        ({"name": "ok", "metric": "Op", "dimensions": {"Op": "x"}}, "collides"),
+        ({"name": "ok", "mark": "warning"}, "mark must be"),
+    ],
+)
+def test_failure_path_validation(kwargs: dict[str, object], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        FailurePath(**kwargs)  # type: ignore[arg-type]
+
+
+def test_failure_path_is_immutable_hashable_and_picklable() -> None:
+    import pickle
+
+    path = FailurePath("x_y", dimensions={"A": "b"})
+    assert path == FailurePath("x_y", "XYFailure", None, {"A": "b"})
+    assert len({path, FailurePath("x_y", dimensions={"A": "b"})}) == 1
+    assert pickle.loads(pickle.dumps(path)) == path
+    with pytest.raises(AttributeError):
+        path.name = "other"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        path.dimensions["A"] = "c"  # type: ignore[index]
