@@ -55,11 +55,20 @@ class StdoutSink:
         out.flush()
 
 
+_dimension_cache: tuple[str, str] = ("", "")
+
+
 def _lambda_dimension() -> str:
+    global _dimension_cache
     name = _env.AWS_LAMBDA_FUNCTION_NAME.get() or _env.POWERTOOLS_SERVICE_NAME.get() or "unknown"
+    raw, clean = _dimension_cache
+    if raw == name:
+        return clean
     # CloudWatch dimension values: 1-1024 printable ASCII characters.
     clean = "".join(c if c.isascii() and c.isprintable() else "_" for c in name)[:1024]
-    return clean if clean.strip() else "unknown"
+    clean = clean if clean.strip() else "unknown"
+    _dimension_cache = (name, clean)
+    return clean
 
 
 def _namespace(path: FailurePath) -> str:

@@ -234,18 +234,33 @@ def bounded_stack(
 
 def _frame(tb: types.TracebackType) -> Frame:
     code = tb.tb_frame.f_code
-    path = code.co_filename
+    label = code.co_qualname
+    if len(label) > _LABEL_LIMIT:
+        label = truncate_message(label, _LABEL_LIMIT)
+    return Frame(_frame_path(code.co_filename), tb.tb_lineno or 0, label)
+
+
+_paths: dict[tuple[str, str], str] = {}
+
+
+def _frame_path(filename: str) -> str:
+    """``filename`` relative to the working directory when below it, cut to 256 characters (cached)."""
+    cwd = os.getcwd()
+    key = (cwd, filename)
+    cached = _paths.get(key)
+    if cached is not None:
+        return cached
+    path = filename
     try:
-        rel = os.path.relpath(path)
+        rel = os.path.relpath(filename, cwd)
         if not rel.startswith(".."):
             path = rel
     except ValueError:
         pass
-    return Frame(
-        truncate_message(path, _PATH_LIMIT),
-        tb.tb_lineno or 0,
-        truncate_message(code.co_qualname, _LABEL_LIMIT),
-    )
+    if len(_paths) >= 1024:
+        _paths.clear()
+    cached = _paths[key] = truncate_message(path, _PATH_LIMIT)
+    return cached
 
 
 # --------------------------------------------------------------------------- annotations
@@ -380,6 +395,16 @@ class SubsegmentBudget:
         self._annotation_bytes += size
         self.annotations[valid.key] = valid.value
         return valid
+
+    def charge_metadata(self, size: int) -> bool:
+        """Count ``size`` bytes of metadata the caller bounded itself; ``False`` if they do not fit."""
+        if self._metadata_bytes + size > METADATA_BUDGET_BYTES:
+            _logger.warning(
+                "Dropping X-Ray metadata: the subsegment's %d-byte budget is spent.", METADATA_BUDGET_BYTES
+            )
+            return False
+        self._metadata_bytes += size
+        return True
 
     def admit_metadata(self, value: object) -> JSONValue:
         """Return a bounded copy of ``value`` that fits what is left of the metadata budget."""

@@ -30,7 +30,7 @@ from typing import Any, ParamSpec, TypeVar
 
 from . import _emf
 from ._backend import Classification, Span, TracingBackend, get_default_backend, set_default_backend
-from .bounded import SubsegmentBudget, bounded_stack
+from .bounded import JSONValue, SubsegmentBudget, bounded_stack, json_size, truncate_message
 from .paths import FailurePath, Mark
 
 __all__ = [
@@ -299,14 +299,17 @@ class FailurePathContext:
         if admitted is not None:
             truncated += len(frames) - len(admitted[1])
             span.add_exception(exc, type_name, admitted[0], admitted[1], truncated, classification.remote)
-        details: dict[str, object] = {"classification": classification.label, "exception_type": type_name}
+        # Built from bounded parts, so it is charged by size instead of being walked again.
+        details: dict[str, JSONValue] = {"classification": classification.label, "exception_type": type_name}
         if message is not None:
             details["message"] = message
         if classification.code is not None:
-            details["error_code"] = classification.code
+            details["error_code"] = truncate_message(classification.code, 256)
         if classification.status is not None:
             details["http_status"] = classification.status
-        span.add_metadata(METADATA_NAMESPACE, "failure", budget.admit_metadata(details))
+        size = 200 + json_size(type_name) + (json_size(message) if message is not None else 0)
+        if budget.charge_metadata(size):
+            span.add_metadata(METADATA_NAMESPACE, "failure", details)
         valid = budget.admit_annotation("failure_path", self.path.name)
         if valid is not None:
             span.annotate(valid.key, valid.value)
