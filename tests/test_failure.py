@@ -517,3 +517,24 @@ def test_application_tracer_keeps_its_auto_patch_default(xray: XRayDaemon) -> No
     with failure_path(paths.AUDIT_TRAIL_PERSIST):
         pass
     assert Tracer._config["auto_patch"] is True  # a later Tracer() of the app still patches
+
+
+def test_sdk_enabled_without_any_segment_gives_none_and_still_emits(
+    outside_lambda: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """FACTS.md §a.1: the SDK enabled, no segment open: begin_subsegment returns None. Still a metric."""
+    from aws_xray_sdk.core import xray_recorder
+    from aws_xray_sdk.core.context import Context
+
+    monkeypatch.setenv("AWS_XRAY_SDK_ENABLED", "true")  # wins over Powertools' process-wide disable
+    previous = xray_recorder.context
+    xray_recorder.configure(context=Context(context_missing="LOG_ERROR"))
+    try:
+        assert xray_recorder.begin_subsegment("probe") is None
+        assert raise_in(paths.AUDIT_TRAIL_PERSIST, ACCESS_DENIED) is ACCESS_DENIED
+        with failure_path(paths.AUDIT_TRAIL_PERSIST) as fp:
+            fp.fail("not persisted", count=2)
+    finally:
+        xray_recorder.configure(context=previous)
+    values = [m["AuditEventPersistenceFailure"] for m in emf_lines(capsys.readouterr().out)]
+    assert values == [1, 2]
