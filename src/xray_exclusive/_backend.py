@@ -203,10 +203,7 @@ class XRaySdkBackend:
         # The thread's open entities, read without re-parsing the trace header (the SDK's
         # current_subsegment() does that on every call); the public call is the fallback.
         stack = getattr(getattr(getattr(recorder, "context", None), "_local", None), "entities", None)
-        if isinstance(stack, list) and stack and stack[-1] is entity:
-            recorder.end_subsegment()
-            return
-        current = recorder.current_subsegment()
+        current = stack[-1] if isinstance(stack, list) and stack else recorder.current_subsegment()
         if current is entity:
             recorder.end_subsegment()
             return

@@ -229,23 +229,23 @@ def bounded_stack(
         truncated = len(raw) - len(kept)
     else:
         kept, truncated = raw, 0
-    return BoundedStack([_frame(t) for t in kept], truncated)
+    cwd = os.getcwd() if kept else ""
+    return BoundedStack([_frame(t, cwd) for t in kept], truncated)
 
 
-def _frame(tb: types.TracebackType) -> Frame:
+def _frame(tb: types.TracebackType, cwd: str) -> Frame:
     code = tb.tb_frame.f_code
     label = code.co_qualname
     if len(label) > _LABEL_LIMIT:
         label = truncate_message(label, _LABEL_LIMIT)
-    return Frame(_frame_path(code.co_filename), tb.tb_lineno or 0, label)
+    return Frame(_frame_path(code.co_filename, cwd), tb.tb_lineno or 0, label)
 
 
 _paths: dict[tuple[str, str], str] = {}
 
 
-def _frame_path(filename: str) -> str:
-    """``filename`` relative to the working directory when below it, cut to 256 characters (cached)."""
-    cwd = os.getcwd()
+def _frame_path(filename: str, cwd: str) -> str:
+    """``filename`` relative to ``cwd`` when below it, cut to 256 characters (cached)."""
     key = (cwd, filename)
     cached = _paths.get(key)
     if cached is not None:

@@ -299,7 +299,7 @@ class FailurePathContext:
         if admitted is not None:
             truncated += len(frames) - len(admitted[1])
             span.add_exception(exc, type_name, admitted[0], admitted[1], truncated, classification.remote)
-        # Built from bounded parts, so it is charged by size instead of being walked again.
+        # Built from bounded parts, so it is charged by its exact size instead of being walked again.
         details: dict[str, JSONValue] = {"classification": classification.label, "exception_type": type_name}
         if message is not None:
             details["message"] = message
@@ -307,8 +307,7 @@ class FailurePathContext:
             details["error_code"] = truncate_message(classification.code, 256)
         if classification.status is not None:
             details["http_status"] = classification.status
-        size = 200 + json_size(type_name) + (json_size(message) if message is not None else 0)
-        if budget.charge_metadata(size):
+        if budget.charge_metadata(json_size(details) + 20):  # plus the key "failure" and separators
             span.add_metadata(METADATA_NAMESPACE, "failure", details)
         valid = budget.admit_annotation("failure_path", self.path.name)
         if valid is not None:
