@@ -31,3 +31,4 @@ def typecheck(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     session.install("-e", ".[test]")
     session.run("python", "benchmarks/bench_failure.py", *session.posargs)
+    session.run("python", "benchmarks/bench_streaming.py", *session.posargs)

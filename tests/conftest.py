@@ -147,3 +147,62 @@ def emf_lines(text: str) -> list[dict[str, Any]]:
         if line.startswith('{"_aws"'):
             docs.append(json.loads(line))
     return docs
+
+
+# ------------------------------------------------------------------------------- streaming
+
+SSE_SERVICE = "sse-streaming"
+SSE_FUNCTION = "sse-streaming-fn"
+REGION = "eu-west-1"
+
+_STREAMING_VARS_TO_CLEAR = (
+    "AWS_LAMBDA_EXEC_WRAPPER",
+    "OTEL_PROPAGATORS",
+    "OTEL_TRACES_SAMPLER",
+    "OTEL_BSP_SCHEDULE_DELAY",
+    "OTEL_BSP_MAX_QUEUE_SIZE",
+    "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_TIMEOUT",
+    "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
+    "OTEL_EXPORTER_OTLP_COMPRESSION",
+    "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION",
+    "XRAY_EXCLUSIVE_BACKEND",
+    "XRAY_EXCLUSIVE_FLUSH_BUDGET_MS",
+    "OTEL_SDK_DISABLED",
+)
+
+
+@pytest.fixture
+def otlp() -> Iterator[Any]:
+    """An OTLP/HTTP receiver on loopback (the ADOT extension's role), decoding with opentelemetry-proto."""
+    from tests.otlp_receiver import OTLPReceiver
+
+    receiver = OTLPReceiver()
+    yield receiver
+    receiver.close()
+
+
+@pytest.fixture
+def streaming(otlp: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """A streaming Lambda's environment, sampled trace in ``_X_AMZN_TRACE_ID``, exporting to ``otlp``."""
+    from xray_exclusive.streaming import reset_streaming_tracer
+
+    for name in _STREAMING_VARS_TO_CLEAR:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("OTEL_SERVICE_NAME", SSE_SERVICE)
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", SSE_SERVICE)
+    monkeypatch.setenv("AWS_REGION", REGION)
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", SSE_FUNCTION)
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+    monkeypatch.setenv("AWS_LAMBDA_LOG_STREAM_NAME", "2026/11/22/[$LATEST]abc")
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", otlp.endpoint)
+    otlp.root = new_root()
+    monkeypatch.setenv("_X_AMZN_TRACE_ID", trace_header(otlp.root, sampled=True))
+    reset_streaming_tracer()
+    _reset_tracing()
+    yield otlp
+    reset_streaming_tracer()
+    _reset_tracing()

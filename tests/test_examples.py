@@ -26,3 +26,20 @@ def test_seven_paths_example_runs() -> None:
     assert out.count("\n  self_healing_item_fetch ") == 3  # one subsegment per item
     assert "error+throttle" in out
     assert "Traceback" not in result.stderr
+
+
+def test_sse_stream_example_keeps_every_span_in_its_invocation_trace() -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "sse_stream.py")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    out = result.stdout
+    assert out.count("invocation ") == 2
+    assert "OTHER TRACE" not in out
+    assert out.count("same trace") == 28
+    assert out.count("DynamoDB.Query             ns=aws") == 6
+    assert "spans delivered: 28, dropped: 0, lost in export: 0" in out
+    assert "Traceback" not in result.stderr

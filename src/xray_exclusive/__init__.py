@@ -20,7 +20,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from . import bounded, paths
+    from . import bounded, paths, trace_header
     from ._backend import Span, TracingBackend
     from .failure import Classification, FailurePathContext, classify, failure_path, set_default_backend
     from .paths import FailurePath
@@ -37,6 +37,7 @@ __all__ = [
     "failure_path",
     "paths",
     "set_default_backend",
+    "trace_header",
 ]
 
 __version__ = "0.1.0"
@@ -51,7 +52,7 @@ _LAZY = {
     "Span": "xray_exclusive._backend",
     "TracingBackend": "xray_exclusive._backend",
 }
-_SUBMODULES = frozenset({"bounded", "paths"})
+_SUBMODULES = frozenset({"bounded", "paths", "trace_header"})
 
 
 def __getattr__(name: str) -> Any:

@@ -17,6 +17,7 @@ import logging
 import os
 import threading
 from collections.abc import Sequence
+from contextvars import ContextVar
 from typing import Any, NamedTuple, Protocol
 
 from .bounded import AnnotationValue, Frame, JSONValue
@@ -27,6 +28,8 @@ __all__ = [
     "TracingBackend",
     "XRaySdkBackend",
     "get_default_backend",
+    "register_backend",
+    "resolve_backend",
     "set_default_backend",
 ]
 
@@ -245,14 +248,67 @@ def _powertools_recorder() -> Any:
 _default: TracingBackend | None = None
 _default_lock = threading.Lock()
 
+STREAM_BACKEND: ContextVar[TracingBackend | None] = ContextVar("xray_exclusive_stream_backend", default=None)
+"""Set by a traced stream for each of its steps: ``failure_path`` then uses OpenTelemetry there."""
+
+_factories: dict[str, Any] = {"xray": XRaySdkBackend}
+# Backends of the optional extras, loaded by name on first use (the core never imports them).
+_PLUGINS = {"otel": "xray_exclusive.streaming"}
+
+
+def register_backend(name: str, factory: Any) -> None:
+    """Make ``failure_path(..., backend=name)`` and ``XRAY_EXCLUSIVE_BACKEND=name`` build ``factory()``.
+
+    Example:
+        >>> register_backend("xray", XRaySdkBackend)
+    """
+    _factories[name] = factory
+
+
+def resolve_backend(name: str) -> TracingBackend:
+    """Build the backend registered as ``name`` (``"xray"``, or ``"otel"`` with the streaming extra).
+
+    Example:
+        >>> type(resolve_backend("xray")).__name__
+        'XRaySdkBackend'
+    """
+    factory = _factories.get(name)
+    if factory is None and name in _PLUGINS:
+        from importlib import import_module
+
+        try:
+            import_module(_PLUGINS[name])
+        except ImportError as exc:
+            raise RuntimeError(
+                f"backend {name!r} needs the [streaming] extra: "
+                f"pip install 'xray-exclusive[streaming]' ({exc})"
+            ) from exc
+        factory = _factories.get(name)
+    if factory is None:
+        raise ValueError(
+            f"unknown tracing backend {name!r}; known: {sorted(set(_factories) | set(_PLUGINS))}"
+        )
+    backend: TracingBackend = factory()
+    return backend
+
 
 def get_default_backend() -> TracingBackend:
-    """The backend ``failure_path`` uses when none is passed: X-Ray SDK unless one was set."""
+    """The backend ``failure_path`` uses when none is passed.
+
+    Inside a traced stream: the stream's OpenTelemetry backend. Otherwise the
+    one set with :func:`set_default_backend`, else the one
+    ``XRAY_EXCLUSIVE_BACKEND`` names (``xray`` by default).
+    """
+    stream = STREAM_BACKEND.get()
+    if stream is not None:
+        return stream
     backend = _default
     if backend is None:
         with _default_lock:
             if _default is None:
-                set_default_backend(XRaySdkBackend())
+                from . import _env
+
+                set_default_backend(resolve_backend(_env.XRAY_EXCLUSIVE_BACKEND.get()))
             backend = _default
     assert backend is not None
     return backend

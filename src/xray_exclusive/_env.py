@@ -17,10 +17,24 @@ from typing import Any, Generic, TypeVar
 
 __all__ = [
     "ALL",
+    "AWS_LAMBDA_EXEC_WRAPPER",
     "AWS_LAMBDA_FUNCTION_NAME",
+    "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+    "OTEL_BSP_MAX_QUEUE_SIZE",
+    "OTEL_BSP_SCHEDULE_DELAY",
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_TIMEOUT",
+    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
+    "OTEL_PROPAGATORS",
+    "OTEL_SERVICE_NAME",
+    "OTEL_TRACES_SAMPLER",
     "POWERTOOLS_METRICS_DISABLED",
     "POWERTOOLS_METRICS_NAMESPACE",
     "POWERTOOLS_SERVICE_NAME",
+    "XRAY_EXCLUSIVE_BACKEND",
+    "XRAY_EXCLUSIVE_FLUSH_BUDGET_MS",
+    "X_AMZN_TRACE_ID",
     "EnvVar",
     "parse_bool",
 ]
@@ -53,6 +67,27 @@ def parse_bool(raw: str) -> bool:
 def _parse_str(raw: str) -> str | None:
     value = raw.strip()
     return value or None
+
+
+def _parse_positive_int(raw: str) -> int:
+    value = int(raw.strip())
+    if value <= 0:
+        raise ValueError(f"not a positive integer: {raw!r}")
+    return value
+
+
+def _parse_seconds(raw: str) -> float:
+    value = float(raw.strip())
+    if not value > 0 or value == float("inf"):
+        raise ValueError(f"not a positive number of seconds: {raw!r}")
+    return value
+
+
+def _parse_backend(raw: str) -> str:
+    value = raw.strip().lower()
+    if value not in ("xray", "otel"):
+        raise ValueError(f"not xray or otel: {raw!r}")
+    return value
 
 
 class EnvVar(Generic[T]):
@@ -97,7 +132,10 @@ AWS_LAMBDA_FUNCTION_NAME: EnvVar[str | None] = EnvVar(
 POWERTOOLS_SERVICE_NAME: EnvVar[str | None] = EnvVar(
     name="POWERTOOLS_SERVICE_NAME",
     default=None,
-    doc="Fallback for the `Lambda` dimension outside Lambda (then `unknown`).",
+    doc=(
+        "Fallback for the `Lambda` dimension outside Lambda (then `unknown`). Streaming: when set, "
+        "`OTEL_SERVICE_NAME` must equal it."
+    ),
     parser=_parse_str,
 )
 
@@ -121,10 +159,151 @@ POWERTOOLS_METRICS_DISABLED: EnvVar[bool] = EnvVar(
     parser=parse_bool,
 )
 
+XRAY_EXCLUSIVE_BACKEND: EnvVar[str] = EnvVar(
+    name="XRAY_EXCLUSIVE_BACKEND",
+    default="xray",
+    doc=(
+        "Tracing backend of `failure_path` when none is passed: `xray` (the X-Ray SDK through "
+        "Powertools) or `otel` (OpenTelemetry, needs the `[streaming]` extra). Inside a traced "
+        "stream the OpenTelemetry backend is always used."
+    ),
+    parser=_parse_backend,
+)
+
+X_AMZN_TRACE_ID: EnvVar[str | None] = EnvVar(
+    name="_X_AMZN_TRACE_ID",
+    default=None,
+    doc=(
+        "Set by the Lambda runtime for each invocation. Streaming: read on every "
+        "`invocation_context()` call, never cached; it wins over a request header."
+    ),
+    parser=_parse_str,
+)
+
+OTEL_SERVICE_NAME: EnvVar[str | None] = EnvVar(
+    name="OTEL_SERVICE_NAME",
+    default=None,
+    doc=(
+        "Streaming: required, and must equal `POWERTOOLS_SERVICE_NAME` when that is set "
+        "(FR-047, FR-071); otherwise `get_streaming_tracer()` raises `ConfigurationError`."
+    ),
+    parser=_parse_str,
+)
+
+AWS_LAMBDA_EXEC_WRAPPER: EnvVar[str | None] = EnvVar(
+    name="AWS_LAMBDA_EXEC_WRAPPER",
+    default=None,
+    doc=(
+        "Streaming: must be unset. The ADOT layer's `/opt/otel-instrument` wrapper would build a "
+        "second provider and instrument botocore (FR-046): `ConfigurationError`."
+    ),
+    parser=_parse_str,
+)
+
+OTEL_PROPAGATORS: EnvVar[str | None] = EnvVar(
+    name="OTEL_PROPAGATORS",
+    default=None,
+    doc=(
+        "Streaming: ignored with a warning; the streaming tracer always installs "
+        "`AwsXRayLambdaPropagator` (FR-052, FR-068)."
+    ),
+    parser=_parse_str,
+)
+
+OTEL_TRACES_SAMPLER: EnvVar[str | None] = EnvVar(
+    name="OTEL_TRACES_SAMPLER",
+    default=None,
+    doc=(
+        "Streaming: ignored; the sampler is always `ParentBased(ALWAYS_ON)` (FR-056). "
+        "`always_on` raises `ConfigurationError`, anything else is ignored with a warning."
+    ),
+    parser=_parse_str,
+)
+
+OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: EnvVar[str | None] = EnvVar(
+    name="OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+    default=None,
+    doc="Streaming: the full OTLP/HTTP traces URL, used as is. Wins over `OTEL_EXPORTER_OTLP_ENDPOINT`.",
+    parser=_parse_str,
+)
+
+OTEL_EXPORTER_OTLP_ENDPOINT: EnvVar[str | None] = EnvVar(
+    name="OTEL_EXPORTER_OTLP_ENDPOINT",
+    default=None,
+    doc=(
+        "Streaming: base URL; `/v1/traces` is appended. Without either endpoint: "
+        "`http://localhost:4318/v1/traces`, the ADOT extension (FR-054)."
+    ),
+    parser=_parse_str,
+)
+
+OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: EnvVar[float | None] = EnvVar(
+    name="OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
+    default=None,
+    doc=(
+        "Streaming: per-request export timeout in **seconds** (the Python exporter's unit, not the "
+        "spec's milliseconds). Default 0.5 s; values above the flush budget are capped with a warning."
+    ),
+    parser=_parse_seconds,
+)
+
+OTEL_EXPORTER_OTLP_TIMEOUT: EnvVar[float | None] = EnvVar(
+    name="OTEL_EXPORTER_OTLP_TIMEOUT",
+    default=None,
+    doc="Streaming: fallback for `OTEL_EXPORTER_OTLP_TRACES_TIMEOUT`, same unit (seconds).",
+    parser=_parse_seconds,
+)
+
+OTEL_BSP_SCHEDULE_DELAY: EnvVar[int | None] = EnvVar(
+    name="OTEL_BSP_SCHEDULE_DELAY",
+    default=None,
+    doc="Streaming: milliseconds between background exports. Default 1000 (FR-073).",
+    parser=_parse_positive_int,
+)
+
+OTEL_BSP_MAX_QUEUE_SIZE: EnvVar[int | None] = EnvVar(
+    name="OTEL_BSP_MAX_QUEUE_SIZE",
+    default=None,
+    doc="Streaming: spans held before the oldest is dropped. Default 1500 (FR-086).",
+    parser=_parse_positive_int,
+)
+
+OTEL_BSP_MAX_EXPORT_BATCH_SIZE: EnvVar[int | None] = EnvVar(
+    name="OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+    default=None,
+    doc="Streaming: spans per OTLP request. Default 64 (FR-073); at most the queue size.",
+    parser=_parse_positive_int,
+)
+
+XRAY_EXCLUSIVE_FLUSH_BUDGET_MS: EnvVar[int] = EnvVar(
+    name="XRAY_EXCLUSIVE_FLUSH_BUDGET_MS",
+    default=5000,
+    doc=(
+        "Streaming: the most time the flush at the end of a stream may take (FR-055: at least "
+        "5 s are allowed). With the collector down, the flush gives up after the first refused "
+        "request instead."
+    ),
+    parser=_parse_positive_int,
+)
+
 ALL: tuple[EnvVar[Any], ...] = (
     AWS_LAMBDA_FUNCTION_NAME,
     POWERTOOLS_SERVICE_NAME,
     POWERTOOLS_METRICS_NAMESPACE,
     POWERTOOLS_METRICS_DISABLED,
+    XRAY_EXCLUSIVE_BACKEND,
+    X_AMZN_TRACE_ID,
+    OTEL_SERVICE_NAME,
+    AWS_LAMBDA_EXEC_WRAPPER,
+    OTEL_PROPAGATORS,
+    OTEL_TRACES_SAMPLER,
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
+    OTEL_EXPORTER_OTLP_ENDPOINT,
+    OTEL_EXPORTER_OTLP_TRACES_TIMEOUT,
+    OTEL_EXPORTER_OTLP_TIMEOUT,
+    OTEL_BSP_SCHEDULE_DELAY,
+    OTEL_BSP_MAX_QUEUE_SIZE,
+    OTEL_BSP_MAX_EXPORT_BATCH_SIZE,
+    XRAY_EXCLUSIVE_FLUSH_BUDGET_MS,
 )
 """Every variable the library reads, in the order of the docs table."""

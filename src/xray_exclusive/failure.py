@@ -29,7 +29,14 @@ from types import TracebackType
 from typing import Any, ParamSpec, TypeVar
 
 from . import _emf
-from ._backend import Classification, Span, TracingBackend, get_default_backend, set_default_backend
+from ._backend import (
+    Classification,
+    Span,
+    TracingBackend,
+    get_default_backend,
+    resolve_backend,
+    set_default_backend,
+)
 from .bounded import JSONValue, SubsegmentBudget, bounded_stack, json_size, truncate_message
 from .paths import FailurePath, Mark
 
@@ -325,7 +332,7 @@ def failure_path(
     namespace: str | None = None,
     dimensions: Mapping[str, str] | None = None,
     mark: Mark | None = None,
-    backend: TracingBackend | None = None,
+    backend: TracingBackend | str | None = None,
     sink: _emf.MetricSink | None = None,
 ) -> FailurePathContext:
     """Wrap a caught-and-continued failure in a named X-Ray subsegment plus a CloudWatch metric.
@@ -334,7 +341,10 @@ def failure_path(
     spec are in :mod:`xray_exclusive.paths`) or a subsegment name with
     ``metric``, ``namespace``, ``dimensions`` and ``mark`` as keywords.
     ``annotations`` are validated and added on entry. ``backend`` and ``sink``
-    replace the X-Ray SDK and stdout (tests, OpenTelemetry).
+    replace the X-Ray SDK and stdout: ``backend="otel"`` (or
+    ``XRAY_EXCLUSIVE_BACKEND=otel``) sends the same subsegment as an
+    OpenTelemetry span through the streaming tracer; inside a traced stream
+    that backend is chosen automatically.
 
     Usable as ``with failure_path(...) as fp:`` and as a decorator. The
     exception is always re-raised unchanged; wrap the ``with`` in your own
@@ -365,7 +375,19 @@ def failure_path(
         resolved = _string_path(path, metric, namespace, tuple(sorted((dimensions or {}).items())), mark)
     else:
         raise TypeError(f"path must be a FailurePath or a str, not {type(path).__name__}")
+    if isinstance(backend, str):
+        backend = _named_backend(backend)
     return FailurePathContext(resolved, annotations, backend, sink)
+
+
+_named: dict[str, TracingBackend] = {}
+
+
+def _named_backend(name: str) -> TracingBackend:
+    backend = _named.get(name)
+    if backend is None:
+        backend = _named[name] = resolve_backend(name)
+    return backend
 
 
 @functools.lru_cache(maxsize=256)

@@ -1,0 +1,120 @@
+r"""Tracing for Lambda ``RESPONSE_STREAM`` generators: OpenTelemetry → ADOT extension → X-Ray.
+
+After the handler returns its generator, the Lambda runtime's X-Ray segment
+is closed and the X-Ray SDK can record nothing (FR-026). This module keeps
+the work done while streaming (DynamoDB polls, event dispatch, CloudWatch
+calls) in the invocation's trace, with nothing lost and nothing leaked:
+
+* :func:`get_streaming_tracer`: one provider per process, built at INIT, with
+  the guards that refuse setups known to break traces;
+* :func:`invocation_context`: the trace of *this* invocation, read afresh;
+* :func:`traced_stream` / :func:`traced_handler`: the connection span, current
+  only while the generator runs, flushed (bounded) when it ends;
+* :func:`poll_cycle`, :func:`dynamodb_span`, :func:`cloudwatch_span`,
+  :func:`dispatch_span`, :func:`annotate` and the named annotation helpers;
+* :class:`OTelBackend`: ``failure_path`` on OpenTelemetry.
+
+Example:
+    >>> from xray_exclusive.streaming import get_streaming_tracer, traced_handler, poll_cycle
+    >>> st = get_streaming_tracer(service_name="doc-sse", endpoint="http://127.0.0.1:9/v1/traces")
+    >>> @traced_handler
+    ... def handler(event, context):
+    ...     for _ in range(2):
+    ...         with poll_cycle(item_count=0):
+    ...             pass
+    ...         yield b": keep-alive\n\n"
+    >>> from xray_exclusive.streaming import reset_streaming_tracer
+    >>> reset_streaming_tracer()
+"""
+
+from __future__ import annotations
+
+from ._bootstrap import (
+    DEFAULT_ENDPOINT,
+    ConfigurationError,
+    FlushReport,
+    StreamingSettings,
+    StreamingTracer,
+    check_environment,
+    get_streaming_tracer,
+    reset_streaming_tracer,
+)
+from ._context import invocation_context
+from ._export import METRIC_NAMESPACE
+from ._otel_backend import OTelBackend
+from ._semconv import (
+    ANNOTATIONS_ATTRIBUTE,
+    DISCONNECT_ERRORS,
+    SpanScope,
+    annotate,
+    annotate_cache,
+    annotate_connection,
+    annotate_event,
+    annotate_poll,
+    annotate_session,
+    cloudwatch_span,
+    dispatch_span,
+    dynamodb_span,
+    mark_disconnected,
+    poll_cycle,
+    record_bounded_exception,
+)
+from ._stream import traced_handler, traced_stream
+
+__all__ = [
+    "ANNOTATIONS_ATTRIBUTE",
+    "DEFAULT_ENDPOINT",
+    "DISCONNECT_ERRORS",
+    "METRIC_NAMESPACE",
+    "ConfigurationError",
+    "FlushReport",
+    "OTelBackend",
+    "SpanScope",
+    "StreamingSettings",
+    "StreamingTracer",
+    "annotate",
+    "annotate_cache",
+    "annotate_connection",
+    "annotate_event",
+    "annotate_poll",
+    "annotate_session",
+    "check_environment",
+    "cloudwatch_span",
+    "dispatch_span",
+    "dynamodb_span",
+    "flush",
+    "get_streaming_tracer",
+    "invocation_context",
+    "mark_disconnected",
+    "poll_cycle",
+    "record_bounded_exception",
+    "reset_streaming_tracer",
+    "traced_handler",
+    "traced_stream",
+]
+
+
+def flush(budget_ms: int | None = None) -> FlushReport:
+    """Flush the streaming tracer (bounded); call it in the ``finally`` of a non-streaming handler.
+
+    :func:`traced_stream` flushes by itself. A handler that uses the
+    OpenTelemetry backend of ``failure_path`` without streaming must flush
+    before it returns, or its spans wait in memory while Lambda freezes the
+    environment and leave with the next invocation (FR-055).
+
+    Example:
+        >>> st = get_streaming_tracer(service_name="doc-sse", endpoint="http://127.0.0.1:9/v1/traces")
+        >>> flush().complete
+        True
+        >>> reset_streaming_tracer()
+    """
+    return get_streaming_tracer().flush(budget_ms)
+
+
+def _register() -> None:
+    from .._backend import register_backend
+
+    register_backend("otel", OTelBackend)
+
+
+_register()

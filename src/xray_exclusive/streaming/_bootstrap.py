@@ -1,0 +1,463 @@
+"""The one ``TracerProvider`` of the process, built at INIT, and the guards that refuse bad setups.
+
+Everything here happens once per execution environment (FR-065, SC-027):
+the provider, one ``BatchSpanProcessor`` (one daemon thread), the exporter,
+the global propagator. Per-invocation work lives in ``_context`` and
+``_stream``.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from opentelemetry import trace
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.propagate import set_global_textmap
+from opentelemetry.propagators.aws import AwsXRayLambdaPropagator
+from opentelemetry.sdk.extension.aws.trace import AwsXRayIdGenerator
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace.sampling import ALWAYS_ON, ParentBased, Sampler
+
+from .. import _emf, _env
+from ._export import AccountingSpanProcessor, FailFastExporter, LossReporter
+
+__all__ = [
+    "DEFAULT_ENDPOINT",
+    "ConfigurationError",
+    "FlushReport",
+    "StreamingSettings",
+    "StreamingTracer",
+    "get_streaming_tracer",
+    "reset_streaming_tracer",
+]
+
+_logger = logging.getLogger("xray_exclusive.streaming")
+
+DEFAULT_ENDPOINT = "http://localhost:4318/v1/traces"
+"""The ADOT Lambda extension's OTLP/HTTP receiver (FR-054)."""
+
+SCHEDULE_DELAY_MILLIS = 1000
+MAX_QUEUE_SIZE = 1500
+MAX_EXPORT_BATCH_SIZE = 64
+EXPORT_TIMEOUT_S = 0.5
+"""Per-request timeout (s). Below the exporter's first backoff (0.8 s): a refused or 503 is not retried."""
+INSTRUMENTATION_NAME = "xray_exclusive.streaming"
+
+
+class ConfigurationError(RuntimeError):
+    """The process is set up in a way that breaks streaming traces; the message names the fix.
+
+    Example:
+        >>> raise ConfigurationError("OTEL_SERVICE_NAME is not set")
+        Traceback (most recent call last):
+        ...
+        xray_exclusive.streaming._bootstrap.ConfigurationError: OTEL_SERVICE_NAME is not set
+    """
+
+
+@dataclass(frozen=True, slots=True)
+class StreamingSettings:
+    """What the provider was built with, after arguments, environment and defaults were resolved.
+
+    Example:
+        >>> StreamingSettings("sse", DEFAULT_ENDPOINT, 1000, 1500, 64, 0.5, 5000).max_queue_size
+        1500
+    """
+
+    service_name: str
+    endpoint: str
+    schedule_delay_millis: int
+    max_queue_size: int
+    max_export_batch_size: int
+    export_timeout_s: float
+    flush_budget_ms: int
+
+
+class FlushReport(NamedTuple):
+    """What one :meth:`StreamingTracer.flush` achieved: spans delivered, lost in export, dropped, time taken.
+
+    Counts are for this flush (since the previous one), not totals.
+
+    Example:
+        >>> FlushReport(exported=3, failed=0, dropped=0, seconds=0.01).complete
+        True
+    """
+
+    exported: int
+    failed: int
+    dropped: int
+    seconds: float
+
+    @property
+    def complete(self) -> bool:
+        """Every span ended since the last flush reached the collector."""
+        return self.failed == 0 and self.dropped == 0
+
+
+class StreamingTracer:
+    """The process's tracing pipeline: provider, tracer, accounting processor and fail-fast exporter.
+
+    Get it with :func:`get_streaming_tracer`; never build one per invocation.
+
+    Example:
+        >>> st = get_streaming_tracer(service_name="doc-sse", endpoint="http://127.0.0.1:9/v1/traces")
+        >>> st is get_streaming_tracer(), st.settings.max_queue_size
+        (True, 1500)
+        >>> reset_streaming_tracer()
+    """
+
+    def __init__(
+        self,
+        settings: StreamingSettings,
+        provider: TracerProvider,
+        processor: AccountingSpanProcessor,
+        exporter: FailFastExporter,
+        reporter: LossReporter,
+    ) -> None:
+        self.settings = settings
+        self.provider = provider
+        self.processor = processor
+        self.exporter = exporter
+        self.reporter = reporter
+        self.tracer: trace.Tracer = provider.get_tracer(INSTRUMENTATION_NAME)
+        self._flush_lock = threading.Lock()
+        self._seen = (0, 0, 0)  # exported, failed, dropped at the end of the previous flush
+
+    @property
+    def dropped_spans(self) -> int:
+        """Sampled spans dropped so far because the queue was full (never rate-limited)."""
+        return self.processor.dropped
+
+    @property
+    def exported_spans(self) -> int:
+        """Spans the collector accepted so far."""
+        return self.exporter.exported
+
+    @property
+    def failed_spans(self) -> int:
+        """Spans lost in export so far (collector down, refused, slow, or past the flush budget)."""
+        return self.exporter.failed
+
+    def flush(self, budget_ms: int | None = None) -> FlushReport:
+        """Export every queued span, within ``budget_ms`` (default: the configured flush budget).
+
+        The SDK's ``force_flush`` ignores its timeout (FACTS.md §3); here the
+        budget is a deadline after which no export starts, and each export is
+        bounded by the exporter's timeout. With the collector down, the first
+        refused request opens the circuit and the flush returns at once.
+        Losses are written as one structured line (see :class:`LossReporter`).
+        """
+        budget = self.settings.flush_budget_ms if budget_ms is None else budget_ms
+        started = time.monotonic()
+        with self._flush_lock:
+            self.exporter.set_deadline(started + budget / 1000)
+            try:
+                self.provider.force_flush(budget)
+            finally:
+                self.exporter.set_deadline(None)
+            exporter, processor = self.exporter, self.processor
+            processor.reconcile(exporter.exported, exporter.failed)
+            exported, failed, dropped = exporter.exported, exporter.failed, processor.dropped
+            before = self._seen
+            self._seen = (exported, failed, dropped)
+        report = FlushReport(
+            exported - before[0], failed - before[1], dropped - before[2], time.monotonic() - started
+        )
+        self.reporter.flush()
+        if report.failed:
+            self.reporter.unexported(report.failed, self.settings.endpoint, exporter.last_failure)
+        return report
+
+    def shutdown(self) -> None:
+        """Stop the processor thread after a last export. Only for tests and tools, never in a handler."""
+        self.provider.shutdown()
+
+
+_instance: StreamingTracer | None = None
+_instance_lock = threading.Lock()
+
+
+def get_streaming_tracer(
+    *,
+    service_name: str | None = None,
+    endpoint: str | None = None,
+    schedule_delay_millis: int | None = None,
+    max_queue_size: int | None = None,
+    max_export_batch_size: int | None = None,
+    export_timeout_s: float | None = None,
+    flush_budget_ms: int | None = None,
+    sampler: Sampler | None = None,
+    exporter: SpanExporter | None = None,
+    sink: _emf.MetricSink | None = None,
+) -> StreamingTracer:
+    """The process's :class:`StreamingTracer`, built on the first call (call it at module level, INIT).
+
+    Idempotent and thread-safe: later calls return the same object (and warn
+    if they ask for different settings). Each setting comes from its argument,
+    then its environment variable (``OTEL_BSP_*``, ``OTEL_EXPORTER_OTLP_*``,
+    see ``docs/configuration.md``), then the Lambda-tuned default: schedule
+    delay 1000 ms, queue 1500, batch 64 (FR-073, FR-086), export timeout 0.5 s,
+    flush budget 5000 ms (FR-055).
+
+    Built once: ``TracerProvider(shutdown_on_exit=False,
+    sampler=ParentBased(ALWAYS_ON), id_generator=AwsXRayIdGenerator())`` with
+    ``service.name`` and the Lambda resource; a ``BatchSpanProcessor`` over an
+    ``OTLPSpanExporter``, both wrapped to count losses; the global propagator
+    ``AwsXRayLambdaPropagator``; the global tracer provider, unless one is set.
+
+    Raises :class:`ConfigurationError` for setups that break traces: no
+    ``OTEL_SERVICE_NAME`` (or ``service_name``) or one that differs from
+    ``POWERTOOLS_SERVICE_NAME``; ``AWS_LAMBDA_EXEC_WRAPPER`` set; botocore
+    instrumented by OpenTelemetry; ``requests`` patched by the X-Ray SDK (a
+    Powertools ``Tracer()`` with ``auto_patch=True``); an always-on sampler.
+
+    ``exporter`` replaces the OTLP exporter (tests, tools); ``sink`` the stdout
+    sink of the span-loss lines.
+
+    Example:
+        >>> get_streaming_tracer(service_name="doc-sse", max_queue_size=2000).settings.max_queue_size
+        2000
+        >>> reset_streaming_tracer()
+    """
+    global _instance
+    requested = {k: v for k, v in locals().items() if v is not None}
+    instance = _instance
+    if instance is None:
+        with _instance_lock:
+            if _instance is None:
+                _instance = _build(**requested)
+                return _instance
+            instance = _instance
+    if requested:
+        _warn_if_different(instance, requested)
+    return instance
+
+
+def reset_streaming_tracer() -> None:
+    """Shut the process's streaming tracer down and forget it: the documented hook for tests.
+
+    Example:
+        >>> reset_streaming_tracer()  # the next get_streaming_tracer() builds a fresh one
+    """
+    global _instance
+    with _instance_lock:
+        instance, _instance = _instance, None
+    if instance is not None:
+        instance.shutdown()
+
+
+def _warn_if_different(instance: StreamingTracer, requested: dict[str, Any]) -> None:
+    settings = instance.settings
+    different = [
+        key
+        for key, value in requested.items()
+        if (hasattr(settings, key) and getattr(settings, key) != value)
+        or key in ("sampler", "exporter", "sink")
+    ]
+    if different:
+        _logger.warning(
+            "get_streaming_tracer(%s): the streaming tracer was already built; these arguments are ignored.",
+            ", ".join(different),
+        )
+
+
+# ------------------------------------------------------------------------------- build
+
+
+def _build(
+    *,
+    service_name: str | None = None,
+    endpoint: str | None = None,
+    schedule_delay_millis: int | None = None,
+    max_queue_size: int | None = None,
+    max_export_batch_size: int | None = None,
+    export_timeout_s: float | None = None,
+    flush_budget_ms: int | None = None,
+    sampler: Sampler | None = None,
+    exporter: SpanExporter | None = None,
+    sink: _emf.MetricSink | None = None,
+) -> StreamingTracer:
+    settings = _resolve(
+        service_name,
+        endpoint,
+        schedule_delay_millis,
+        max_queue_size,
+        max_export_batch_size,
+        export_timeout_s,
+        flush_budget_ms,
+    )
+    check_environment()
+    chosen_sampler = _check_sampler(sampler)
+    resource = Resource.create({"service.name": settings.service_name})
+    if _env.AWS_LAMBDA_FUNCTION_NAME.get() is not None:
+        resource = resource.merge(_lambda_detector().detect())
+    inner = exporter or OTLPSpanExporter(endpoint=settings.endpoint, timeout=settings.export_timeout_s)
+    fail_fast = FailFastExporter(inner, endpoint=settings.endpoint)
+    reporter = LossReporter(sink=sink)
+    batch = BatchSpanProcessor(
+        fail_fast,
+        max_queue_size=settings.max_queue_size,
+        schedule_delay_millis=settings.schedule_delay_millis,
+        max_export_batch_size=settings.max_export_batch_size,
+    )
+    processor = AccountingSpanProcessor(batch, reporter)
+    provider = TracerProvider(
+        sampler=chosen_sampler,
+        resource=resource,
+        shutdown_on_exit=False,
+        id_generator=AwsXRayIdGenerator(),
+    )
+    provider.add_span_processor(processor)
+    set_global_textmap(AwsXRayLambdaPropagator())
+    if isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
+        trace.set_tracer_provider(provider)
+    _logger.debug("Streaming tracer built: %s", settings)
+    return StreamingTracer(settings, provider, processor, fail_fast, reporter)
+
+
+def _lambda_detector() -> Any:
+    # The module itself, not the package: the package also loads the EC2, ECS and EKS detectors
+    # (urllib.request and more, about 14 ms of cold start) that a Lambda never uses.
+    try:
+        from opentelemetry.sdk.extension.aws.resource._lambda import AwsLambdaResourceDetector
+    except ImportError:  # a later release moved it
+        from opentelemetry.sdk.extension.aws.resource import AwsLambdaResourceDetector
+    return AwsLambdaResourceDetector()
+
+
+def _resolve(
+    service_name: str | None,
+    endpoint: str | None,
+    schedule_delay_millis: int | None,
+    max_queue_size: int | None,
+    max_export_batch_size: int | None,
+    export_timeout_s: float | None,
+    flush_budget_ms: int | None,
+) -> StreamingSettings:
+    name = service_name or _env.OTEL_SERVICE_NAME.get()
+    powertools = _env.POWERTOOLS_SERVICE_NAME.get()
+    if name is None:
+        raise ConfigurationError(
+            "OTEL_SERVICE_NAME is not set: streaming spans would appear as 'unknown_service' in the "
+            "X-Ray service map (FR-071). Set OTEL_SERVICE_NAME to the same value as "
+            "POWERTOOLS_SERVICE_NAME in the function's environment."
+        )
+    if powertools is not None and powertools != name:
+        raise ConfigurationError(
+            f"OTEL_SERVICE_NAME={name!r} differs from POWERTOOLS_SERVICE_NAME={powertools!r}: the handler "
+            "phase and the streaming phase would show as two services (FR-047). Give both the same value."
+        )
+    if endpoint is None:
+        endpoint = _env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT.get()
+    if endpoint is None:
+        base = _env.OTEL_EXPORTER_OTLP_ENDPOINT.get()
+        endpoint = base.rstrip("/") + "/v1/traces" if base else DEFAULT_ENDPOINT
+    budget = flush_budget_ms or _env.XRAY_EXCLUSIVE_FLUSH_BUDGET_MS.get()
+    timeout = (
+        export_timeout_s
+        or _env.OTEL_EXPORTER_OTLP_TRACES_TIMEOUT.get()
+        or _env.OTEL_EXPORTER_OTLP_TIMEOUT.get()
+        or EXPORT_TIMEOUT_S
+    )
+    if timeout * 1000 > budget:
+        _logger.warning(
+            "OTLP export timeout %ss exceeds the flush budget of %d ms; using %ss. Python's exporter "
+            "reads OTEL_EXPORTER_OTLP_TIMEOUT in seconds, not milliseconds.",
+            timeout,
+            budget,
+            budget / 1000,
+        )
+        timeout = budget / 1000
+    queue = max_queue_size or _env.OTEL_BSP_MAX_QUEUE_SIZE.get() or MAX_QUEUE_SIZE
+    batch = max_export_batch_size or _env.OTEL_BSP_MAX_EXPORT_BATCH_SIZE.get() or MAX_EXPORT_BATCH_SIZE
+    if batch > queue:
+        raise ConfigurationError(
+            f"max_export_batch_size ({batch}) is larger than max_queue_size ({queue}); "
+            "lower OTEL_BSP_MAX_EXPORT_BATCH_SIZE or raise OTEL_BSP_MAX_QUEUE_SIZE."
+        )
+    delay = schedule_delay_millis or _env.OTEL_BSP_SCHEDULE_DELAY.get() or SCHEDULE_DELAY_MILLIS
+    return StreamingSettings(name, endpoint, delay, queue, batch, float(timeout), budget)
+
+
+def check_environment() -> None:
+    """Raise :class:`ConfigurationError` for process setups that break streaming traces; warn on ignored ones.
+
+    Checked at bootstrap and again when each stream starts (a Powertools
+    ``Tracer()`` may be built after the streaming tracer).
+
+    Example:
+        >>> check_environment()  # a clean process: nothing to say
+    """
+    wrapper = _env.AWS_LAMBDA_EXEC_WRAPPER.get()
+    if wrapper is not None:
+        raise ConfigurationError(
+            f"AWS_LAMBDA_EXEC_WRAPPER={wrapper!r} is set: the ADOT layer's wrapper builds a second "
+            "TracerProvider and instruments botocore, duplicating every span (FR-046). Remove the variable; "
+            "keep the ADOT layer only as the collector extension."
+        )
+    if _botocore_instrumented():
+        raise ConfigurationError(
+            "botocore is instrumented by OpenTelemetry (BotocoreInstrumentor().instrument()): every AWS "
+            "call would be traced twice and outside the stream's context (FR-076). Remove the "
+            "instrumentation; use dynamodb_span() / cloudwatch_span() around calls made while streaming."
+        )
+    if _requests_patched_by_xray():
+        raise ConfigurationError(
+            "The X-Ray SDK has patched `requests` (a Powertools Tracer() with auto_patch=True): every OTLP "
+            "export would become an X-Ray subsegment and carry an injected trace header (FACTS.md §9). "
+            "Build the Tracer with Tracer(auto_patch=False) or patch_modules=['botocore']."
+        )
+    if _env.OTEL_PROPAGATORS.get() is not None:
+        _logger.warning(
+            "OTEL_PROPAGATORS=%r is ignored: the streaming tracer installs AwsXRayLambdaPropagator "
+            "(FR-052, FR-068). Remove the variable.",
+            _env.OTEL_PROPAGATORS.get(),
+        )
+
+
+def _botocore_instrumented() -> bool:
+    module = sys.modules.get("opentelemetry.instrumentation.botocore")
+    if module is None:
+        return False
+    instrumentor = getattr(module, "BotocoreInstrumentor", None)
+    if instrumentor is None:
+        return False
+    return bool(getattr(instrumentor(), "is_instrumented_by_opentelemetry", False))
+
+
+def _requests_patched_by_xray() -> bool:
+    patcher = sys.modules.get("aws_xray_sdk.core.patcher")
+    patched = getattr(patcher, "_PATCHED_MODULES", None)
+    return isinstance(patched, set) and "requests" in patched
+
+
+def _check_sampler(sampler: Sampler | None) -> Sampler:
+    env = _env.OTEL_TRACES_SAMPLER.get()
+    if sampler is None and env is not None:
+        if env.lower() == "always_on":
+            raise ConfigurationError(
+                "OTEL_TRACES_SAMPLER=always_on would trace invocations X-Ray did not sample and create "
+                "orphaned traces (FR-056). Remove the variable."
+            )
+        if env.lower() != "parentbased_always_on":
+            _logger.warning("OTEL_TRACES_SAMPLER=%r is ignored; using parentbased_always_on (FR-056).", env)
+    if sampler is None:
+        return ParentBased(ALWAYS_ON)
+    description = sampler.get_description()
+    if (
+        sampler is ALWAYS_ON
+        or description == "AlwaysOnSampler"
+        or ("remoteParentNotSampled:AlwaysOnSampler" in description)
+    ):
+        raise ConfigurationError(
+            f"sampler {description} ignores X-Ray's Sampled=0 and creates spans for unsampled "
+            "invocations (FR-056). Leave sampler unset (ParentBased(ALWAYS_ON))."
+        )
+    return sampler

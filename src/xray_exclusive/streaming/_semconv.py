@@ -1,0 +1,480 @@
+"""Span helpers that the collector's ``awsxray`` exporter turns into the right X-Ray subsegments.
+
+How the exporter decides (FACTS.md §14 and Appendix A):
+
+* ``rpc.system="aws-api"`` puts a span in the ``aws`` namespace, named by
+  ``rpc.service`` (``DynamoDB``, ``CloudWatch``): a typed node in the service
+  map (FR-067, SC-028). ``aws.dynamodb.table_names`` becomes ``aws.table_name``.
+* Other CLIENT spans land in ``remote``; INTERNAL spans with a parent become
+  local subsegments.
+* Attributes are **metadata** unless their keys are listed in the span
+  attribute ``aws.xray.annotations``: :func:`annotate` keeps that list.
+* ``error``/``throttle`` come only from an HTTP status of 4xx/429; ``fault``
+  from a 5xx or from status ERROR without a status code. Exceptions become
+  ``cause`` from ``exception`` events, whose Python stack text it parses.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+from ..bounded import MAX_ANNOTATIONS, Frame, annotation, bounded_stack, truncate_message
+from ..failure import Classification, classify
+
+__all__ = [
+    "ANNOTATIONS_ATTRIBUTE",
+    "DISCONNECT_ERRORS",
+    "SpanScope",
+    "annotate",
+    "annotate_cache",
+    "annotate_connection",
+    "annotate_event",
+    "annotate_poll",
+    "annotate_session",
+    "apply_classification",
+    "cloudwatch_span",
+    "dispatch_span",
+    "dynamodb_span",
+    "mark_disconnected",
+    "poll_cycle",
+    "record_bounded_exception",
+]
+
+_logger = logging.getLogger("xray_exclusive.streaming")
+
+ANNOTATIONS_ATTRIBUTE = "aws.xray.annotations"
+"""The span attribute listing which attribute keys the exporter indexes as X-Ray annotations."""
+
+METADATA_PREFIX = "aws.xray.metadata."
+
+DISCONNECT_ERRORS: tuple[type[BaseException], ...] = (BrokenPipeError, ConnectionResetError)
+"""What a write to a client that went away raises (FR-085): the only disconnect signal Python gets."""
+
+DISCONNECTED_ATTRIBUTE = "client.disconnected"
+
+
+def mark_disconnected(span: trace.Span) -> None:
+    """Record a client disconnect on ``span``: ``client.disconnected=true`` (indexed), status OK (FR-085).
+
+    A client going away is not a server fault: the status is OK, never ERROR (SC-039).
+
+    Example:
+        >>> from opentelemetry.sdk.trace import TracerProvider
+        >>> span = TracerProvider().get_tracer("doc").start_span("sse_stream")
+        >>> mark_disconnected(span)
+        >>> span.attributes["client.disconnected"], span.status.status_code.name
+        (True, 'OK')
+    """
+    if not span.is_recording():
+        return
+    span.set_attribute(DISCONNECTED_ATTRIBUTE, True)
+    attributes = getattr(span, "attributes", None)
+    keys = list(attributes.get(ANNOTATIONS_ATTRIBUTE) or ()) if isinstance(attributes, Mapping) else []
+    if DISCONNECTED_ATTRIBUTE not in keys:
+        keys.append(DISCONNECTED_ATTRIBUTE)
+        span.set_attribute(ANNOTATIONS_ATTRIBUTE, keys)
+    span.set_status(Status(StatusCode.OK))
+
+
+# ------------------------------------------------------------------------------- annotations
+
+
+def annotate(span: trace.Span, **values: object) -> None:
+    """Set attributes **and** list their keys in ``aws.xray.annotations``, so X-Ray indexes them.
+
+    Keys and values are validated by :func:`xray_exclusive.bounded.annotation`
+    (keys ``[A-Za-z0-9_]``, scalar values, strings cut at 2,048 characters);
+    an invalid one is dropped with a logged reason, at most 50 per span.
+
+    Example:
+        >>> from opentelemetry.sdk.trace import TracerProvider
+        >>> span = TracerProvider().get_tracer("doc").start_span("dispatch")
+        >>> annotate(span, event_type="sentiment", latency_ms=12)
+        >>> span.attributes["aws.xray.annotations"]
+        ('event_type', 'latency_ms')
+    """
+    if not span.is_recording():
+        return
+    attributes = getattr(span, "attributes", None)
+    existing = attributes.get(ANNOTATIONS_ATTRIBUTE) if isinstance(attributes, Mapping) else None
+    keys = list(existing) if existing else []
+    changed = False
+    for key, value in values.items():
+        valid = annotation(key, value)
+        if valid is None:
+            continue
+        if valid.key not in keys:
+            if len(keys) >= MAX_ANNOTATIONS:
+                _logger.warning("Dropping annotation %r: more than %d on span.", valid.key, MAX_ANNOTATIONS)
+                continue
+            keys.append(valid.key)
+            changed = True
+        span.set_attribute(valid.key, valid.value)
+    if changed:
+        span.set_attribute(ANNOTATIONS_ATTRIBUTE, keys)
+
+
+def _annotate_present(span: trace.Span, values: dict[str, object]) -> None:
+    annotate(span, **{k: v for k, v in values.items() if v is not None})
+
+
+def annotate_event(
+    span: trace.Span,
+    *,
+    event_type: str | None = None,
+    latency_ms: float | None = None,
+    is_cold_start: bool | None = None,
+    is_clock_skew: bool | None = None,
+    connection_count: int | None = None,
+) -> None:
+    """The event-dispatch annotations of FR-006; ``None`` values are left out.
+
+    Example:
+        >>> from opentelemetry.sdk.trace import TracerProvider
+        >>> span = TracerProvider().get_tracer("doc").start_span("dispatch")
+        >>> annotate_event(span, event_type="sentiment", latency_ms=40.5, is_cold_start=False)
+        >>> span.attributes["aws.xray.annotations"]
+        ('event_type', 'latency_ms', 'is_cold_start')
+    """
+    _annotate_present(
+        span,
+        {
+            "event_type": event_type,
+            "latency_ms": latency_ms,
+            "is_cold_start": is_cold_start,
+            "is_clock_skew": is_clock_skew,
+            "connection_count": connection_count,
+        },
+    )
+
+
+def annotate_cache(
+    span: trace.Span,
+    *,
+    cache_hit_rate: float | None = None,
+    cache_entry_count: int | None = None,
+    cache_max_entries: int | None = None,
+    trigger: str | None = None,
+) -> None:
+    """The cache annotations of FR-007; ``None`` values are left out.
+
+    Example:
+        >>> from opentelemetry.sdk.trace import TracerProvider
+        >>> span = TracerProvider().get_tracer("doc").start_span("cache")
+        >>> annotate_cache(span, cache_hit_rate=0.9, trigger="eviction")
+    """
+    _annotate_present(
+        span,
+        {
+            "cache_hit_rate": cache_hit_rate,
+            "cache_entry_count": cache_entry_count,
+            "cache_max_entries": cache_max_entries,
+            "trigger": trigger,
+        },
+    )
+
+
+def annotate_connection(
+    span: trace.Span,
+    *,
+    connection_id: str | None = None,
+    current_count: int | None = None,
+    max_connections: int | None = None,
+) -> None:
+    """The connection annotations of FR-008; ``None`` values are left out.
+
+    Example:
+        >>> from opentelemetry.sdk.trace import TracerProvider
+        >>> span = TracerProvider().get_tracer("doc").start_span("acquire")
+        >>> annotate_connection(span, connection_id="c-1", current_count=3, max_connections=100)
+    """
+    _annotate_present(
+        span,
+        {"connection_id": connection_id, "current_count": current_count, "max_connections": max_connections},
+    )
+
+
+def annotate_poll(
+    span: trace.Span,
+    *,
+    item_count: int | None = None,
+    changed_count: int | None = None,
+    poll_duration_ms: float | None = None,
+    sentiment_type: str | None = None,
+) -> None:
+    """The DynamoDB poll annotations of FR-009; ``None`` values are left out.
+
+    Example:
+        >>> from opentelemetry.sdk.trace import TracerProvider
+        >>> span = TracerProvider().get_tracer("doc").start_span("poll")
+        >>> annotate_poll(span, item_count=20, changed_count=2, poll_duration_ms=31.0)
+    """
+    _annotate_present(
+        span,
+        {
+            "item_count": item_count,
+            "changed_count": changed_count,
+            "poll_duration_ms": poll_duration_ms,
+            "sentiment_type": sentiment_type,
+        },
+    )
+
+
+def annotate_session(
+    span: trace.Span,
+    *,
+    session_id: str | None = None,
+    previous_trace_id: str | None = None,
+    connection_sequence: int | None = None,
+) -> None:
+    """The SSE session annotations of FR-048; ``None`` values are left out.
+
+    Example:
+        >>> from opentelemetry.sdk.trace import TracerProvider
+        >>> span = TracerProvider().get_tracer("doc").start_span("sse_stream")
+        >>> annotate_session(span, session_id="s-1", connection_sequence=2)
+    """
+    _annotate_present(
+        span,
+        {
+            "session_id": session_id,
+            "previous_trace_id": previous_trace_id,
+            "connection_sequence": connection_sequence,
+        },
+    )
+
+
+# ------------------------------------------------------------------------------- failures
+
+
+def python_stacktrace(type_name: str, message: str, frames: list[Frame], truncated: int) -> str:
+    """Frames as Python prints them, the text the exporter's ``fillPythonStacktrace`` parses back.
+
+    Example:
+        >>> print(python_stacktrace("ValueError", "boom", [Frame("app.py", 3, "poll")], 0))
+        Traceback (most recent call last):
+          File "app.py", line 3, in poll
+        ValueError: boom
+    """
+    lines = ["Traceback (most recent call last):"]
+    for i, frame in enumerate(frames):
+        # The exporter splits a frame line on ",": keep the path free of them.
+        lines.append(f'  File "{frame.path.replace(",", "_")}", line {frame.line}, in {frame.label}')
+        if truncated and i == 0 and len(frames) > 1:
+            lines.append(f"  [... {truncated} frames omitted ...]")
+    # One line for the exception, so no message line can pose as a frame.
+    flat = " ".join(message.splitlines())
+    lines.append(f"{type_name}: {flat}" if flat else type_name)
+    return "\n".join(lines)
+
+
+def record_exception_event(
+    span: trace.Span,
+    type_name: str,
+    message: str,
+    frames: list[Frame],
+    truncated: int,
+) -> None:
+    """Add one bounded ``exception`` event (type, message, Python-formatted stack) to ``span``."""
+    span.add_event(
+        "exception",
+        {
+            "exception.type": type_name,
+            "exception.message": message,
+            "exception.stacktrace": python_stacktrace(type_name, message, frames, truncated),
+        },
+    )
+
+
+def record_bounded_exception(span: trace.Span, exc: BaseException) -> Classification | None:
+    """Record ``exc`` with a bounded message and at most 10 frames, mark the span, return its class.
+
+    ``GeneratorExit``, ``KeyboardInterrupt``, ``SystemExit`` and
+    ``CancelledError`` are not failures: nothing is recorded (``None``).
+
+    Example:
+        >>> from opentelemetry.sdk.trace import TracerProvider
+        >>> span = TracerProvider().get_tracer("doc").start_span("poll")
+        >>> record_bounded_exception(span, TimeoutError("dynamodb")).label
+        'fault'
+        >>> span.status.status_code.name
+        'ERROR'
+    """
+    classification = classify(exc)
+    if classification is None or not span.is_recording():
+        return classification
+    stack = bounded_stack(exc)
+    message = truncate_message(exc)
+    record_exception_event(span, type(exc).__name__, message, stack.frames, stack.truncated)
+    apply_classification(span, classification, message)
+    return classification
+
+
+def apply_classification(span: trace.Span, classification: Classification, message: str = "") -> None:
+    """Set what makes the exporter mark ``error``/``throttle`` (an HTTP 4xx/429) or ``fault`` (ERROR).
+
+    The ``awsxray`` exporter derives ``error`` and ``throttle`` only from
+    ``http.response.status_code``; a client-side failure without a real status
+    gets 400, and a throttle always 429 (DynamoDB throttles answer 400), so
+    X-Ray shows the same marks as the X-Ray SDK backend. The span status is
+    ERROR in every case.
+    """
+    status = classification.status
+    if classification.error:
+        if classification.throttle:
+            status = 429  # the exporter's only throttle signal (a DynamoDB throttle answers 400)
+        elif status is None or not 400 <= status < 500:
+            status = 400
+        span.set_attribute("http.response.status_code", status)
+    elif status is not None and 500 <= status < 600:
+        span.set_attribute("http.response.status_code", status)
+    span.set_status(Status(StatusCode.ERROR, truncate_message(message, 256) if message else None))
+
+
+# ------------------------------------------------------------------------------- span helpers
+
+
+class SpanScope:
+    """A span made current for a ``with`` block, failures recorded bounded; the span is ``as`` target.
+
+    Unlike ``start_as_current_span``, the exception is recorded with a bounded
+    message and stack, and classified (4xx ``error``, 429 ``throttle``, the
+    rest ``fault``). With ``writes_to_client``, a ``BrokenPipeError`` or
+    ``ConnectionResetError`` is a client disconnect instead (status OK,
+    ``client.disconnected=true``). Keep each scope between two ``yield``
+    statements of a stream, never across one.
+
+    Example:
+        >>> from opentelemetry.sdk.trace import TracerProvider
+        >>> tracer = TracerProvider().get_tracer("doc")
+        >>> with SpanScope(tracer, "poll_cycle", SpanKind.INTERNAL, None, {"item_count": 3}) as span:
+        ...     span.attributes["item_count"]
+        3
+    """
+
+    __slots__ = ("_annotations", "_attributes", "_kind", "_name", "_token", "_tracer", "_writes", "span")
+
+    def __init__(
+        self,
+        tracer: trace.Tracer | None,
+        name: str,
+        kind: SpanKind,
+        attributes: dict[str, Any] | None,
+        annotations: Mapping[str, object] | None,
+        writes_to_client: bool = False,
+    ) -> None:
+        self._tracer = tracer
+        self._writes = writes_to_client
+        self._name = name
+        self._kind = kind
+        self._attributes = attributes
+        self._annotations = annotations
+        self._token: object = None
+        self.span: trace.Span = trace.INVALID_SPAN
+
+    def __enter__(self) -> trace.Span:
+        tracer = self._tracer
+        if tracer is None:
+            from ._bootstrap import get_streaming_tracer
+
+            tracer = get_streaming_tracer().tracer
+        span = tracer.start_span(self._name, kind=self._kind, attributes=self._attributes)
+        self.span = span
+        if self._annotations and span.is_recording():
+            annotate(span, **self._annotations)
+        self._token = otel_context.attach(trace.set_span_in_context(span))
+        return span
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        span = self.span
+        try:
+            if exc is not None:
+                if self._writes and isinstance(exc, DISCONNECT_ERRORS):
+                    mark_disconnected(span)
+                else:
+                    record_bounded_exception(span, exc)
+        finally:
+            otel_context.detach(self._token)  # type: ignore[arg-type]
+            span.end()
+
+
+def poll_cycle(tracer: trace.Tracer | None = None, **annotations: object) -> SpanScope:
+    """One span per poll cycle (FR-025/FR-026): the parent of its DynamoDB, dispatch and metric spans.
+
+    Example:
+        >>> from opentelemetry.sdk.trace import TracerProvider
+        >>> tracer = TracerProvider().get_tracer("doc")
+        >>> with poll_cycle(tracer, sentiment_type="all") as cycle:
+        ...     cycle.name
+        'poll_cycle'
+    """
+    return SpanScope(tracer, "poll_cycle", SpanKind.INTERNAL, None, annotations)
+
+
+def dynamodb_span(
+    operation: str, table: str, tracer: trace.Tracer | None = None, **annotations: object
+) -> SpanScope:
+    """A CLIENT span the exporter renders as a DynamoDB subsegment (``aws`` namespace, table name).
+
+    Example:
+        >>> from opentelemetry.sdk.trace import TracerProvider
+        >>> tracer = TracerProvider().get_tracer("doc")
+        >>> with dynamodb_span("Query", "sentiment-items", tracer) as span:
+        ...     span.attributes["rpc.service"], span.attributes["aws.dynamodb.table_names"]
+        ('DynamoDB', ('sentiment-items',))
+    """
+    attributes = {
+        "rpc.system": "aws-api",
+        "rpc.service": "DynamoDB",
+        "rpc.method": operation,
+        "db.system": "dynamodb",
+        "aws.dynamodb.table_names": [table],
+    }
+    return SpanScope(tracer, f"DynamoDB.{operation}", SpanKind.CLIENT, attributes, annotations)
+
+
+def cloudwatch_span(
+    operation: str = "PutMetricData", tracer: trace.Tracer | None = None, **annotations: object
+) -> SpanScope:
+    """A CLIENT span the exporter renders as a CloudWatch subsegment (``aws`` namespace).
+
+    Example:
+        >>> from opentelemetry.sdk.trace import TracerProvider
+        >>> with cloudwatch_span(tracer=TracerProvider().get_tracer("doc")) as span:
+        ...     span.attributes["rpc.method"]
+        'PutMetricData'
+    """
+    attributes = {"rpc.system": "aws-api", "rpc.service": "CloudWatch", "rpc.method": operation}
+    return SpanScope(tracer, f"CloudWatch.{operation}", SpanKind.CLIENT, attributes, annotations)
+
+
+def dispatch_span(event_type: str, tracer: trace.Tracer | None = None, **annotations: object) -> SpanScope:
+    """An INTERNAL span per dispatched event, annotated ``event_type`` (FR-006).
+
+    Writes to the client happen here, so a ``BrokenPipeError`` inside is a
+    client disconnect (``client.disconnected=true``, status OK), not a fault.
+
+    Example:
+        >>> from opentelemetry.sdk.trace import TracerProvider
+        >>> with dispatch_span("sentiment", TracerProvider().get_tracer("doc")) as span:
+        ...     span.attributes["event_type"]
+        'sentiment'
+    """
+    return SpanScope(
+        tracer, "dispatch_event", SpanKind.INTERNAL, None, {"event_type": event_type, **annotations}, True
+    )
+
+
+def set_metadata(span: trace.Span, namespace: str, document: Mapping[str, Any]) -> None:
+    """Store ``document`` as X-Ray metadata under ``namespace`` (``aws.xray.metadata.<namespace>``, JSON)."""
+    span.set_attribute(METADATA_PREFIX + namespace, json.dumps(document, separators=(",", ":"), default=str))
