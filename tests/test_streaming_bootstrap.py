@@ -233,3 +233,13 @@ def test_outside_lambda_the_resource_detector_is_skipped_quietly(
     assert "AwsLambdaResourceDetector failed" not in caplog.text
     assert st.provider.resource.attributes["service.name"] == SSE_SERVICE
     assert "faas.name" not in st.provider.resource.attributes
+
+
+def test_the_propagators_warning_is_given_once_not_per_stream(
+    streaming: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("OTEL_PROPAGATORS", "xray")
+    with caplog.at_level(logging.WARNING, logger="xray_exclusive.streaming"):
+        for _ in range(3):
+            list(traced_stream(iter([b"x"])))
+    assert caplog.text.count("OTEL_PROPAGATORS") == 1

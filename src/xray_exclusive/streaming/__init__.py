@@ -36,6 +36,7 @@ from ._bootstrap import (
     StreamingSettings,
     StreamingTracer,
     check_environment,
+    check_instrumentation,
     get_streaming_tracer,
     reset_streaming_tracer,
 )
@@ -79,6 +80,7 @@ __all__ = [
     "annotate_poll",
     "annotate_session",
     "check_environment",
+    "check_instrumentation",
     "cloudwatch_span",
     "dispatch_span",
     "dynamodb_span",

@@ -34,6 +34,8 @@ __all__ = [
     "FlushReport",
     "StreamingSettings",
     "StreamingTracer",
+    "check_environment",
+    "check_instrumentation",
     "get_streaming_tracer",
     "reset_streaming_tracer",
 ]
@@ -389,8 +391,8 @@ def _resolve(
 def check_environment() -> None:
     """Raise :class:`ConfigurationError` for process setups that break streaming traces; warn on ignored ones.
 
-    Checked at bootstrap and again when each stream starts (a Powertools
-    ``Tracer()`` may be built after the streaming tracer).
+    Run once when the streaming tracer is built. :func:`check_instrumentation` (its last two checks) runs
+    again when each stream starts, since a Powertools ``Tracer()`` may be built after INIT.
 
     Example:
         >>> check_environment()  # a clean process: nothing to say
@@ -402,6 +404,23 @@ def check_environment() -> None:
             "TracerProvider and instruments botocore, duplicating every span (FR-046). Remove the variable; "
             "keep the ADOT layer only as the collector extension."
         )
+    check_instrumentation()
+    if _env.OTEL_PROPAGATORS.get() is not None:
+        _logger.warning(
+            "OTEL_PROPAGATORS=%r is ignored: the streaming tracer installs AwsXRayLambdaPropagator "
+            "(FR-052, FR-068). Remove the variable.",
+            _env.OTEL_PROPAGATORS.get(),
+        )
+
+
+def check_instrumentation() -> None:
+    """Raise :class:`ConfigurationError` if botocore is OTel-instrumented or ``requests`` X-Ray-patched.
+
+    Two lookups in ``sys.modules``: cheap enough for the start of every stream.
+
+    Example:
+        >>> check_instrumentation()
+    """
     if _botocore_instrumented():
         raise ConfigurationError(
             "botocore is instrumented by OpenTelemetry (BotocoreInstrumentor().instrument()): every AWS "
@@ -413,12 +432,6 @@ def check_environment() -> None:
             "The X-Ray SDK has patched `requests` (a Powertools Tracer() with auto_patch=True): every OTLP "
             "export would become an X-Ray subsegment and carry an injected trace header (FACTS.md §9). "
             "Build the Tracer with Tracer(auto_patch=False) or patch_modules=['botocore']."
-        )
-    if _env.OTEL_PROPAGATORS.get() is not None:
-        _logger.warning(
-            "OTEL_PROPAGATORS=%r is ignored: the streaming tracer installs AwsXRayLambdaPropagator "
-            "(FR-052, FR-068). Remove the variable.",
-            _env.OTEL_PROPAGATORS.get(),
         )
 
 

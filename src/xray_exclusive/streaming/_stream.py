@@ -21,7 +21,7 @@ from opentelemetry.trace import SpanKind
 
 from .._backend import STREAM_BACKEND
 from ..bounded import annotation
-from ._bootstrap import StreamingTracer, check_environment, get_streaming_tracer
+from ._bootstrap import StreamingTracer, check_instrumentation, get_streaming_tracer
 from ._context import invocation_context
 from ._otel_backend import OTelBackend
 from ._semconv import DISCONNECT_ERRORS, mark_disconnected, record_bounded_exception
@@ -44,7 +44,7 @@ class _Connection:
         headers: Mapping[str, object] | None,
         attributes: Mapping[str, object] | None,
     ) -> None:
-        check_environment()  # a Tracer(auto_patch=True) built after INIT is caught here
+        check_instrumentation()  # a Tracer(auto_patch=True) built after INIT is caught here
         self.tracer = tracer
         parent = invocation_context(headers)
         self.span = tracer.tracer.start_span(
