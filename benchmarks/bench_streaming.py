@@ -36,12 +36,21 @@ def _header(sampled: bool) -> str:
     return f"Root={_root()};Parent=53995c3f42cd8ad8;Sampled={int(sampled)}"
 
 
-def interleaved(cases: dict[str, Callable[[], Any]], number: int = NUMBER) -> dict[str, float]:
-    """Microseconds per call, cases measured alternately so machine noise hits them alike."""
+def interleaved(
+    cases: dict[str, Callable[[], Any]], number: int = NUMBER, settle: Callable[[], Any] | None = None
+) -> dict[str, float]:
+    """Microseconds per call, cases measured alternately (3 x REPEATS short runs) so noise hits them alike.
+
+    ``settle`` runs before each timed run, outside the timing: it empties both span queues, so
+    neither pipeline's export thread works while the other one is being measured.
+    """
     samples: dict[str, list[float]] = {name: [] for name in cases}
-    for _ in range(REPEATS):
+    runs, chunk = REPEATS * 3, max(number // 3, 1)
+    for _ in range(runs):
         for name, func in cases.items():
-            samples[name].append(timeit.timeit(func, number=number) / number * 1e6)
+            if settle is not None:
+                settle()
+            samples[name].append(timeit.timeit(func, number=chunk) / chunk * 1e6)
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
@@ -184,7 +193,14 @@ def main() -> int:
     raw_unsampled = propagator.extract({}, context=Context())
     for func in (raw_cycle, ours_cycle):
         in_context(sampled, func)()
-    cycle = interleaved({"raw": in_context(sampled, raw_cycle), "ours": in_context(sampled, ours_cycle)})
+
+    def settle() -> None:
+        ours.provider.force_flush()
+        raw_provider.force_flush()
+
+    cycle = interleaved(
+        {"raw": in_context(sampled, raw_cycle), "ours": in_context(sampled, ours_cycle)}, settle=settle
+    )
     cycle_unsampled = interleaved(
         {"raw": in_context(raw_unsampled, raw_cycle), "ours": in_context(unsampled, ours_cycle)}
     )

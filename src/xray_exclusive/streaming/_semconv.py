@@ -386,10 +386,21 @@ class SpanScope:
             from ._bootstrap import get_streaming_tracer
 
             tracer = get_streaming_tracer().tracer
-        span = tracer.start_span(self._name, kind=self._kind, attributes=self._attributes)
+        attributes = self._attributes
+        if self._annotations:
+            # Validated up front and passed at start: one dict, no per-attribute lock on the live span.
+            attributes = dict(attributes) if attributes else {}
+            keys: list[str] = []
+            for key, value in self._annotations.items():
+                valid = annotation(key, value)
+                if valid is not None and len(keys) < MAX_ANNOTATIONS:
+                    attributes[valid.key] = valid.value
+                    if valid.key not in keys:
+                        keys.append(valid.key)
+            if keys:
+                attributes[ANNOTATIONS_ATTRIBUTE] = keys
+        span = tracer.start_span(self._name, kind=self._kind, attributes=attributes)
         self.span = span
-        if self._annotations and span.is_recording():
-            annotate(span, **self._annotations)
         self._token = otel_context.attach(trace.set_span_in_context(span))
         return span
 
