@@ -32,3 +32,4 @@ def bench(session: nox.Session) -> None:
     session.install("-e", ".[test]")
     session.run("python", "benchmarks/bench_failure.py", *session.posargs)
     session.run("python", "benchmarks/bench_streaming.py", *session.posargs)
+    session.run("python", "benchmarks/bench_correlation.py", *session.posargs)

@@ -43,3 +43,21 @@ def test_sse_stream_example_keeps_every_span_in_its_invocation_trace() -> None:
     assert out.count("DynamoDB.Query             ns=aws") == 6
     assert "spans delivered: 28, dropped: 0, lost in export: 0" in out
     assert "Traceback" not in result.stderr
+
+
+def test_sendgrid_example_shows_one_remote_subsegment_per_call() -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "sendgrid_notification.py")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    out = result.stdout
+    assert out.count("sendgrid ns=remote POST") == 4
+    assert "status=202 ok" in out
+    assert "status=429 error+throttle" in out
+    assert "status=500 fault" in out
+    assert "status=- fault" in out
+    assert "SG.secret" not in out
+    assert "Traceback" not in result.stderr

@@ -20,9 +20,11 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from . import bounded, paths, trace_header
+    from . import bounded, paths, sse, trace_header
     from ._backend import Span, TracingBackend
+    from .correlation import current_trace_id
     from .failure import Classification, FailurePathContext, classify, failure_path, set_default_backend
+    from .http import http_subsegment
     from .paths import FailurePath
 
 __all__ = [
@@ -34,9 +36,12 @@ __all__ = [
     "__version__",
     "bounded",
     "classify",
+    "current_trace_id",
     "failure_path",
+    "http_subsegment",
     "paths",
     "set_default_backend",
+    "sse",
     "trace_header",
 ]
 
@@ -49,10 +54,12 @@ _LAZY = {
     "failure_path": "xray_exclusive.failure",
     "set_default_backend": "xray_exclusive.failure",
     "FailurePath": "xray_exclusive.paths",
+    "current_trace_id": "xray_exclusive.correlation",
+    "http_subsegment": "xray_exclusive.http",
     "Span": "xray_exclusive._backend",
     "TracingBackend": "xray_exclusive._backend",
 }
-_SUBMODULES = frozenset({"bounded", "paths", "trace_header"})
+_SUBMODULES = frozenset({"bounded", "paths", "sse", "trace_header"})
 
 
 def __getattr__(name: str) -> Any:

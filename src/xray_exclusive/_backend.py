@@ -92,6 +92,9 @@ class Span(Protocol):
     ) -> None:
         """Record one bounded exception (or, with ``exception=None``, a failure without one) in the cause."""
 
+    def set_http(self, method: str | None = None, url: str | None = None, status: int | None = None) -> None:
+        """Record the HTTP request (method, sanitised URL) and response status of a remote call."""
+
 
 class TracingBackend(Protocol):
     """Opens and closes named subsegments. Implementations: X-Ray SDK (default), OpenTelemetry.
@@ -103,8 +106,8 @@ class TracingBackend(Protocol):
         ...     pass
     """
 
-    def open(self, name: str) -> Span:
-        """Begin a subsegment named ``name`` as a child of the current one."""
+    def open(self, name: str, remote: bool = False) -> Span:
+        """Begin a subsegment named ``name`` as a child of the current one (``remote``: a call out)."""
 
     def close(self, span: Span) -> None:
         """End ``span`` and let it be sent."""
@@ -163,6 +166,17 @@ class _XRaySpan:
         entity.cause.setdefault("exceptions", []).append(throwable)
         entity.cause["working_directory"] = os.getcwd()
 
+    def set_http(self, method: str | None = None, url: str | None = None, status: int | None = None) -> None:
+        if not self.recording:
+            return
+        entity = self.entity
+        if method is not None:
+            entity.put_http_meta("method", method)
+        if url is not None:
+            entity.put_http_meta("url", url)
+        if status is not None:
+            entity.put_http_meta("status", status)  # the SDK also sets error/throttle/fault from it
+
 
 class XRaySdkBackend:
     """Subsegments through the X-Ray recorder of a Powertools ``Tracer(auto_patch=False)``.
@@ -193,9 +207,12 @@ class XRaySdkBackend:
                 recorder = self._recorder
         return recorder
 
-    def open(self, name: str) -> _XRaySpan:
-        """Begin a subsegment; outside a trace the span is inert (the SDK gives ``None``)."""
-        return _XRaySpan(self.recorder.begin_subsegment(name))
+    def open(self, name: str, remote: bool = False) -> _XRaySpan:
+        """Begin a subsegment (namespace ``remote`` if ``remote``); outside a trace it is inert."""
+        recorder = self.recorder
+        if remote:
+            return _XRaySpan(recorder.begin_subsegment(name, "remote"))
+        return _XRaySpan(recorder.begin_subsegment(name))
 
     def close(self, span: Span) -> None:
         """End ``span``, and any subsegment left open inside it, so nothing stays unsent."""

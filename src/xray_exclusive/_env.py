@@ -32,6 +32,7 @@ __all__ = [
     "POWERTOOLS_METRICS_DISABLED",
     "POWERTOOLS_METRICS_NAMESPACE",
     "POWERTOOLS_SERVICE_NAME",
+    "SSE_RETRY_MS",
     "XRAY_EXCLUSIVE_BACKEND",
     "XRAY_EXCLUSIVE_FLUSH_BUDGET_MS",
     "X_AMZN_TRACE_ID",
@@ -73,6 +74,13 @@ def _parse_positive_int(raw: str) -> int:
     value = int(raw.strip())
     if value <= 0:
         raise ValueError(f"not a positive integer: {raw!r}")
+    return value
+
+
+def _parse_non_negative_int(raw: str) -> int:
+    value = int(raw.strip())
+    if value < 0:
+        raise ValueError(f"negative: {raw!r}")
     return value
 
 
@@ -286,6 +294,13 @@ XRAY_EXCLUSIVE_FLUSH_BUDGET_MS: EnvVar[int] = EnvVar(
     parser=_parse_positive_int,
 )
 
+SSE_RETRY_MS: EnvVar[int] = EnvVar(
+    name="SSE_RETRY_MS",
+    default=3000,
+    doc="The `retry:` reconnection delay (ms) an `sse.EventStream` sends first on each connection (FR-088).",
+    parser=_parse_non_negative_int,
+)
+
 ALL: tuple[EnvVar[Any], ...] = (
     AWS_LAMBDA_FUNCTION_NAME,
     POWERTOOLS_SERVICE_NAME,
@@ -305,5 +320,6 @@ ALL: tuple[EnvVar[Any], ...] = (
     OTEL_BSP_MAX_QUEUE_SIZE,
     OTEL_BSP_MAX_EXPORT_BATCH_SIZE,
     XRAY_EXCLUSIVE_FLUSH_BUDGET_MS,
+    SSE_RETRY_MS,
 )
 """Every variable the library reads, in the order of the docs table."""

@@ -72,6 +72,16 @@ class _OTelSpan:
         record_exception_event(self.span, type_name, message, list(frames), truncated)
         self.span.set_status(trace.Status(trace.StatusCode.ERROR, message[:256]))
 
+    def set_http(self, method: str | None = None, url: str | None = None, status: int | None = None) -> None:
+        if not self.recording:
+            return
+        if method is not None:
+            self.span.set_attribute("http.request.method", method)
+        if url is not None:
+            self.span.set_attribute("url.full", url)
+        if status is not None:
+            self.span.set_attribute("http.response.status_code", status)
+
 
 class OTelBackend:
     """The :class:`~xray_exclusive.TracingBackend` of ``failure_path`` on the streaming tracer.
@@ -101,14 +111,15 @@ class OTelBackend:
             tracer = get_streaming_tracer().tracer  # not kept: the tracer may be reset (tests)
         return tracer
 
-    def open(self, name: str) -> _OTelSpan:
-        """Start the span (current until :meth:`close`)."""
+    def open(self, name: str, remote: bool = False) -> _OTelSpan:
+        """Start the span (current until :meth:`close`); CLIENT kind if ``remote`` (X-Ray: ``remote``)."""
         parent: Any = None
         if not trace.get_current_span().get_span_context().is_valid:
             from ._context import invocation_context
 
             parent = invocation_context()
-        span = self.tracer.start_span(name, context=parent, kind=SpanKind.INTERNAL)
+        kind = SpanKind.CLIENT if remote else SpanKind.INTERNAL
+        span = self.tracer.start_span(name, context=parent, kind=kind)
         token = otel_context.attach(trace.set_span_in_context(span, parent))
         return _OTelSpan(span, token)
 
