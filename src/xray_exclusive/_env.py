@@ -19,6 +19,15 @@ __all__ = [
     "ALL",
     "AWS_LAMBDA_EXEC_WRAPPER",
     "AWS_LAMBDA_FUNCTION_NAME",
+    "CANARY_LOSS_THRESHOLD",
+    "CANARY_METRIC_DELAY",
+    "CANARY_METRIC_WINDOW",
+    "CANARY_NAMESPACE",
+    "CANARY_RETRIEVAL_DELAYS",
+    "CANARY_SNS_TOPIC_ARN",
+    "CANARY_STATE_TABLE",
+    "CANARY_TRACE_COUNT",
+    "CANARY_WEBHOOK_URL",
     "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
     "OTEL_BSP_MAX_QUEUE_SIZE",
     "OTEL_BSP_SCHEDULE_DELAY",
@@ -84,6 +93,43 @@ def _parse_non_negative_int(raw: str) -> int:
     return value
 
 
+def _parse_delays(raw: str) -> tuple[float, ...]:
+    values = tuple(float(part) for part in raw.split(",") if part.strip())
+    if not values or any(not v >= 0 or v == float("inf") for v in values) or list(values) != sorted(values):
+        raise ValueError(f"not increasing non-negative seconds, comma-separated: {raw!r}")
+    return values
+
+
+def _parse_non_negative_seconds(raw: str) -> float:
+    value = float(raw.strip())
+    if not value >= 0 or value == float("inf"):
+        raise ValueError(f"not a non-negative number of seconds: {raw!r}")
+    return value
+
+
+def _parse_ratio(raw: str) -> float:
+    value = float(raw.strip())
+    if not 0 <= value <= 1:
+        raise ValueError(f"not a ratio between 0 and 1: {raw!r}")
+    return value
+
+
+def _parse_namespace(raw: str) -> str:
+    value = raw.strip()
+    if not value or len(value) > 255 or value.startswith("AWS/") or not value.isascii():
+        raise ValueError(f"not a custom CloudWatch namespace: {raw!r}")
+    return value
+
+
+def _parse_https_url(raw: str) -> str | None:
+    value = raw.strip()
+    if not value:
+        return None
+    if not value.startswith(("https://", "http://")):
+        raise ValueError(f"not an http(s) URL: {raw!r}")
+    return value
+
+
 def _parse_seconds(raw: str) -> float:
     value = float(raw.strip())
     if not value > 0 or value == float("inf"):
@@ -116,6 +162,26 @@ class EnvVar(Generic[T]):
 
     def __repr__(self) -> str:
         return f"EnvVar({self.name!r}, default={self.default!r})"
+
+    def require(self, environ: dict[str, str] | os._Environ[str] | None = None) -> T:
+        """Read the variable now; a malformed value raises ``ValueError`` naming the variable.
+
+        For configuration that must fail at INIT rather than run with a default (the canary).
+
+        Example:
+            >>> CANARY_TRACE_COUNT.require({"CANARY_TRACE_COUNT": "zero"})
+            Traceback (most recent call last):
+            ...
+            ValueError: CANARY_TRACE_COUNT='zero' is invalid: invalid literal for int() with base 10: 'zero'
+        """
+        env = os.environ if environ is None else environ
+        raw = env.get(self.name)
+        if raw is None:
+            return self.default
+        try:
+            return self.parser(raw)
+        except ValueError as exc:
+            raise ValueError(f"{self.name}={raw!r} is invalid: {exc}") from None
 
     def get(self, environ: dict[str, str] | os._Environ[str] | None = None) -> T:
         """Read the variable now; a malformed value gives the default and a warning."""
@@ -301,6 +367,72 @@ SSE_RETRY_MS: EnvVar[int] = EnvVar(
     parser=_parse_non_negative_int,
 )
 
+CANARY_TRACE_COUNT: EnvVar[int] = EnvVar(
+    name="CANARY_TRACE_COUNT",
+    default=5,
+    doc="Canary: test traces submitted per run.",
+    parser=_parse_positive_int,
+)
+
+CANARY_RETRIEVAL_DELAYS: EnvVar[tuple[float, ...]] = EnvVar(
+    name="CANARY_RETRIEVAL_DELAYS",
+    default=(30.0, 60.0),
+    doc="Canary: seconds after submission at which `BatchGetTraces` is tried, comma-separated (`30,60`).",
+    parser=_parse_delays,
+)
+
+CANARY_METRIC_DELAY: EnvVar[float] = EnvVar(
+    name="CANARY_METRIC_DELAY",
+    default=90.0,
+    doc="Canary: seconds between `PutMetricData` of the test datapoint and the first read.",
+    parser=_parse_non_negative_seconds,
+)
+
+CANARY_METRIC_WINDOW: EnvVar[float] = EnvVar(
+    name="CANARY_METRIC_WINDOW",
+    default=120.0,
+    doc="Canary: seconds to keep polling for the test datapoint after the first read.",
+    parser=_parse_non_negative_seconds,
+)
+
+CANARY_NAMESPACE: EnvVar[str] = EnvVar(
+    name="CANARY_NAMESPACE",
+    default="XRayExclusive/Canary",
+    doc="Canary: CloudWatch namespace of its probe datapoint and its health metrics.",
+    parser=_parse_namespace,
+)
+
+CANARY_LOSS_THRESHOLD: EnvVar[float] = EnvVar(
+    name="CANARY_LOSS_THRESHOLD",
+    default=0.2,
+    doc="Canary: `trace_data_loss` is 1 (X-Ray failed) when lost/submitted is above this ratio.",
+    parser=_parse_ratio,
+)
+
+CANARY_SNS_TOPIC_ARN: EnvVar[str | None] = EnvVar(
+    name="CANARY_SNS_TOPIC_ARN",
+    default=None,
+    doc="Canary: SNS topic it publishes alerts to directly (not through an alarm action).",
+    parser=_parse_str,
+)
+
+CANARY_WEBHOOK_URL: EnvVar[str | None] = EnvVar(
+    name="CANARY_WEBHOOK_URL",
+    default=None,
+    doc="Canary: a second, independent alert channel: JSON POST (PagerDuty/Opsgenie style).",
+    parser=_parse_https_url,
+)
+
+CANARY_STATE_TABLE: EnvVar[str | None] = EnvVar(
+    name="CANARY_STATE_TABLE",
+    default=None,
+    doc=(
+        "Canary: DynamoDB table (partition key `pk`, string) that keeps the consecutive-failure count. "
+        "Unset: the canary says so and relies on the alarms' evaluation periods."
+    ),
+    parser=_parse_str,
+)
+
 ALL: tuple[EnvVar[Any], ...] = (
     AWS_LAMBDA_FUNCTION_NAME,
     POWERTOOLS_SERVICE_NAME,
@@ -321,5 +453,14 @@ ALL: tuple[EnvVar[Any], ...] = (
     OTEL_BSP_MAX_EXPORT_BATCH_SIZE,
     XRAY_EXCLUSIVE_FLUSH_BUDGET_MS,
     SSE_RETRY_MS,
+    CANARY_TRACE_COUNT,
+    CANARY_RETRIEVAL_DELAYS,
+    CANARY_METRIC_DELAY,
+    CANARY_METRIC_WINDOW,
+    CANARY_NAMESPACE,
+    CANARY_LOSS_THRESHOLD,
+    CANARY_SNS_TOPIC_ARN,
+    CANARY_WEBHOOK_URL,
+    CANARY_STATE_TABLE,
 )
 """Every variable the library reads, in the order of the docs table."""

@@ -1,0 +1,198 @@
+# The canary: its Lambda, its own role with the minimal policy, the schedule, the alert topic,
+# the state table and the alarms on its metrics. Not applied here; a test parses it with python-hcl2.
+
+terraform {
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = ">= 5.0"
+    }
+  }
+}
+
+variable "environment" {
+  type    = string
+  default = "dev"
+}
+
+variable "package_path" {
+  description = "Zip of xray-exclusive[canary] and its dependencies."
+  type        = string
+  default     = "build/canary.zip"
+}
+
+variable "alert_webhook_url" {
+  description = "Second, independent alert channel (PagerDuty/Opsgenie style JSON POST). Empty: SNS only."
+  type        = string
+  default     = ""
+  sensitive   = true
+}
+
+locals {
+  name      = "xray-exclusive-canary-${var.environment}"
+  namespace = "XRayExclusive/Canary"
+}
+
+resource "aws_sns_topic" "canary_alerts" {
+  name = "${local.name}-alerts"
+}
+
+resource "aws_dynamodb_table" "canary_state" {
+  name         = "${local.name}-state"
+  billing_mode = "PAY_PER_REQUEST"
+  hash_key     = "pk"
+
+  attribute {
+    name = "pk"
+    type = "S"
+  }
+}
+
+# A role of its own (FR-051): the canary must keep working when the fleet's roles are broken.
+resource "aws_iam_role" "canary" {
+  name = local.name
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Principal = { Service = "lambda.amazonaws.com" }
+      Action    = "sts:AssumeRole"
+    }]
+  })
+}
+
+resource "aws_iam_role_policy" "canary" {
+  name = "${local.name}-minimal"
+  role = aws_iam_role.canary.id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid      = "XRayProbe"
+        Effect   = "Allow"
+        Action   = ["xray:PutTraceSegments", "xray:BatchGetTraces"]
+        Resource = "*"
+      },
+      {
+        Sid       = "CloudWatchProbeAndReport"
+        Effect    = "Allow"
+        Action    = ["cloudwatch:PutMetricData", "cloudwatch:GetMetricStatistics"]
+        Resource  = "*"
+        Condition = { StringEquals = { "cloudwatch:namespace" = local.namespace } }
+      },
+      {
+        Sid      = "Alert"
+        Effect   = "Allow"
+        Action   = "sns:Publish"
+        Resource = aws_sns_topic.canary_alerts.arn
+      },
+      {
+        Sid      = "State"
+        Effect   = "Allow"
+        Action   = ["dynamodb:GetItem", "dynamodb:PutItem"]
+        Resource = aws_dynamodb_table.canary_state.arn
+      }
+    ]
+  })
+}
+
+resource "aws_iam_role_policy_attachment" "canary_logs" {
+  role       = aws_iam_role.canary.name
+  policy_arn = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+}
+
+resource "aws_lambda_function" "canary" {
+  function_name = local.name
+  role          = aws_iam_role.canary.arn
+  filename      = var.package_path
+  handler       = "xray_exclusive.canary.handler"
+  runtime       = "python3.13"
+  timeout       = 300 # +60 s trace retrieval and +90 s..+210 s metric polling fit with room
+  memory_size   = 256
+
+  environment {
+    variables = {
+      CANARY_TRACE_COUNT      = "5"
+      CANARY_RETRIEVAL_DELAYS = "30,60"
+      CANARY_METRIC_DELAY     = "90"
+      CANARY_METRIC_WINDOW    = "120"
+      CANARY_NAMESPACE        = local.namespace
+      CANARY_LOSS_THRESHOLD   = "0.2"
+      CANARY_SNS_TOPIC_ARN    = aws_sns_topic.canary_alerts.arn
+      CANARY_WEBHOOK_URL      = var.alert_webhook_url
+      CANARY_STATE_TABLE      = aws_dynamodb_table.canary_state.name
+    }
+  }
+}
+
+resource "aws_cloudwatch_event_rule" "canary_schedule" {
+  name                = "${local.name}-schedule"
+  schedule_expression = "rate(5 minutes)"
+}
+
+resource "aws_cloudwatch_event_target" "canary" {
+  rule = aws_cloudwatch_event_rule.canary_schedule.name
+  arn  = aws_lambda_function.canary.arn
+}
+
+resource "aws_lambda_permission" "canary_schedule" {
+  statement_id  = "AllowEventBridge"
+  action        = "lambda:InvokeFunction"
+  function_name = aws_lambda_function.canary.function_name
+  principal     = "events.amazonaws.com"
+  source_arn    = aws_cloudwatch_event_rule.canary_schedule.arn
+}
+
+# Alarms on the canary's own metrics. Missing data is breaching: a canary that stops reporting
+# is an alarm too (FR-020). Two periods: one bad interval is not an alert (SC-007, SC-021).
+resource "aws_cloudwatch_metric_alarm" "canary_health" {
+  alarm_name          = "${local.name}-health"
+  namespace           = local.namespace
+  metric_name         = "CanaryHealth"
+  statistic           = "Minimum"
+  period              = 300
+  evaluation_periods  = 2
+  comparison_operator = "LessThanThreshold"
+  threshold           = 1
+  treat_missing_data  = "breaching"
+  alarm_actions       = [aws_sns_topic.canary_alerts.arn]
+}
+
+resource "aws_cloudwatch_metric_alarm" "trace_data_loss" {
+  alarm_name          = "${local.name}-trace-data-loss"
+  namespace           = local.namespace
+  metric_name         = "trace_data_loss"
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 2
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  threshold           = 1
+  treat_missing_data  = "breaching"
+  alarm_actions       = [aws_sns_topic.canary_alerts.arn]
+}
+
+resource "aws_cloudwatch_metric_alarm" "cloudwatch_pipeline" {
+  alarm_name          = "${local.name}-cloudwatch-pipeline"
+  namespace           = local.namespace
+  metric_name         = "CloudWatchPipelineHealth"
+  statistic           = "Minimum"
+  period              = 300
+  evaluation_periods  = 2
+  comparison_operator = "LessThanThreshold"
+  threshold           = 1
+  treat_missing_data  = "breaching"
+  alarm_actions       = [aws_sns_topic.canary_alerts.arn]
+}
+
+resource "aws_cloudwatch_metric_alarm" "trace_partial" {
+  alarm_name          = "${local.name}-trace-partial"
+  namespace           = local.namespace
+  metric_name         = "canary.trace.partial"
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 2
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  threshold           = 1
+  treat_missing_data  = "breaching"
+  alarm_actions       = [aws_sns_topic.canary_alerts.arn]
+}
