@@ -100,7 +100,7 @@ def aws(moto_url: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     )
     config = CanaryConfig(endpoint_url=moto_url, sns_topic_arn=topic, state_table="canary-state")
     clients = build_clients(config, session=session)
-    yield {
+    return {
         "config": config,
         "clients": clients,
         "admin": admin,
