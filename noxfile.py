@@ -34,3 +34,4 @@ def bench(session: nox.Session) -> None:
     session.run("python", "benchmarks/bench_streaming.py", *session.posargs)
     session.run("python", "benchmarks/bench_correlation.py", *session.posargs)
     session.run("python", "benchmarks/bench_canary.py", *session.posargs)
+    session.run("python", "benchmarks/bench_collector.py", *session.posargs)

@@ -1,4 +1,4 @@
-"""The README's main command: the seven-paths example runs and shows every path and metric."""
+"""Examples run as subprocesses: each shows every path, span and metric it promises."""
 
 from __future__ import annotations
 

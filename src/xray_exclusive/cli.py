@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 __all__ = ["main"]
 
@@ -34,6 +35,23 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--traces", type=int, help="test traces per run (CANARY_TRACE_COUNT)")
     run.add_argument("--endpoint-url", help="AWS endpoint for every client (AWS_ENDPOINT_URL)")
     run.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    collect = commands.add_parser("collect", help="a local X-Ray daemon + OTLP receiver, on loopback")
+    collect.add_argument("--udp-port", type=int, default=2000, help="X-Ray daemon port (0: any free port)")
+    collect.add_argument("--http-port", type=int, default=4318, help="OTLP/HTTP and live page port (0: any)")
+    collect.add_argument("--jsonl", type=Path, help="append every document to this JSON lines file")
+    collect.add_argument(
+        "--max-traces", type=int, default=1000, help="traces kept in memory (oldest evicted)"
+    )
+    collect.add_argument("--html", type=Path, help="write the HTML page here on exit")
+    view = commands.add_parser("view", help="render traces from a `collect --jsonl` file")
+    view.add_argument("source", type=Path)
+    view.add_argument(
+        "--html", type=Path, help="write one self-contained HTML page instead of the terminal tree"
+    )
+    demo = commands.add_parser("demo", help="run two example Lambdas locally and show their traces")
+    demo.add_argument(
+        "--html", type=Path, help="where to write the HTML page (default ./xray-exclusive-demo.html)"
+    )
     return parser
 
 
@@ -50,6 +68,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             endpoint_url=args.endpoint_url,
             as_json=args.json,
         )
+    from .devtools import _commands
+
+    if args.command == "collect":
+        return _commands.collect(args.udp_port, args.http_port, args.jsonl, args.max_traces, args.html)
+    if args.command == "view":
+        return _commands.view(args.source, args.html)
+    if args.command == "demo":
+        return _commands.demo(args.html)
     return 2  # pragma: no cover - argparse requires a command
 
 

@@ -1,0 +1,311 @@
+"""A local collector: the X-Ray daemon's UDP protocol and an OTLP/HTTP receiver, on loopback only.
+
+Everything that arrives is assembled by X-Ray trace ID into a bounded
+in-memory store (oldest trace evicted first), optionally appended to a JSON
+lines file. Malformed input is answered (OTLP: 400, 413, 415) and logged;
+the collector keeps running.
+"""
+
+from __future__ import annotations
+
+import collections
+import gzip
+import json
+import logging
+import socket
+import threading
+import zlib
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from ._convert import attributes, span_to_document
+
+__all__ = ["Collector", "CollectorError", "Trace", "TraceStore"]
+
+_logger = logging.getLogger("xray_exclusive.devtools")
+
+UDP_HEADER = b'{"format":"json","version":1}'
+MAX_DATAGRAM = 65_535
+MAX_OTLP_BODY = 16 * 1024 * 1024
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+class CollectorError(RuntimeError):
+    """The collector cannot start (a port in use, a non-loopback address); the message says what to do."""
+
+
+@dataclass
+class Trace:
+    """One trace: its documents (segments and subsegments) by id, in arrival order."""
+
+    trace_id: str
+    documents: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def add(self, document: dict[str, Any]) -> None:
+        """Add or replace a document; embedded subsegments become documents of their own."""
+        stack = [(document, document.get("parent_id"))]
+        while stack:
+            doc, parent = stack.pop()
+            doc = dict(doc)
+            children = doc.pop("subsegments", None) or []
+            if parent and "parent_id" not in doc:
+                doc["parent_id"] = parent
+            doc.setdefault("trace_id", self.trace_id)
+            identifier = str(doc.get("id") or f"anon-{len(self.documents)}")
+            self.documents[identifier] = doc
+            stack.extend((child, identifier) for child in children if isinstance(child, dict))
+
+    @property
+    def start(self) -> float:
+        """The earliest start time."""
+        return min((float(d.get("start_time") or 0) for d in self.documents.values()), default=0.0)
+
+
+class TraceStore:
+    """Traces by X-Ray trace ID, at most ``max_traces`` (the oldest evicted), thread-safe.
+
+    Example:
+        >>> store = TraceStore(max_traces=1)
+        >>> store.add({"id": "a", "trace_id": "1-5759e988-bd862e3fe1be46a994272793", "name": "x"})
+        >>> store.add({"id": "b", "trace_id": "1-5759e989-bd862e3fe1be46a994272793", "name": "y"})
+        >>> [t.trace_id for t in store.traces()]
+        ['1-5759e989-bd862e3fe1be46a994272793']
+    """
+
+    def __init__(self, max_traces: int = 1000, jsonl: Path | None = None) -> None:
+        self._traces: collections.OrderedDict[str, Trace] = collections.OrderedDict()
+        self._max = max_traces
+        self._lock = threading.Lock()
+        self._jsonl = jsonl.open("a", encoding="utf-8") if jsonl else None
+        self.received = 0
+        self.rejected = 0
+
+    def add(self, document: dict[str, Any]) -> None:
+        """Add one X-Ray segment or subsegment document."""
+        trace_id = document.get("trace_id")
+        if not isinstance(trace_id, str) or not trace_id:
+            self.rejected += 1
+            _logger.warning("Ignoring a document without trace_id: %.200s", json.dumps(document, default=str))
+            return
+        with self._lock:
+            trace = self._traces.get(trace_id)
+            if trace is None:
+                trace = self._traces[trace_id] = Trace(trace_id)
+                while len(self._traces) > self._max:
+                    self._traces.popitem(last=False)
+            trace.add(document)
+            self.received += 1
+            if self._jsonl is not None:
+                self._jsonl.write(json.dumps(document, separators=(",", ":"), default=str) + "\n")
+                self._jsonl.flush()
+
+    def traces(self) -> list[Trace]:
+        """A snapshot of every trace, oldest first."""
+        with self._lock:
+            return [Trace(t.trace_id, dict(t.documents)) for t in self._traces.values()]
+
+    def get(self, trace_id: str) -> Trace | None:
+        """One trace, or ``None``."""
+        with self._lock:
+            trace = self._traces.get(trace_id)
+            return None if trace is None else Trace(trace.trace_id, dict(trace.documents))
+
+    def close(self) -> None:
+        """Close the JSON lines file."""
+        if self._jsonl is not None:
+            self._jsonl.close()
+
+
+def parse_datagram(data: bytes) -> dict[str, Any] | None:
+    """One X-Ray daemon datagram (header line + JSON document), or ``None`` if malformed."""
+    header, newline, body = data.partition(b"\n")
+    if not newline or header.strip() != UDP_HEADER:
+        return None
+    try:
+        document = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return document if isinstance(document, dict) else None
+
+
+def decode_otlp(body: bytes, content_type: str, encoding: str) -> list[dict[str, Any]]:
+    """An OTLP/HTTP traces request body to X-Ray documents; ``ValueError`` when it cannot be decoded."""
+    from google.protobuf import json_format
+    from google.protobuf.message import DecodeError
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+    try:
+        if encoding == "gzip":
+            body = gzip.decompress(body)
+        elif encoding == "deflate":
+            body = zlib.decompress(body)
+    except (OSError, zlib.error, EOFError) as exc:
+        raise ValueError(f"cannot decompress ({encoding}): {exc}") from None
+    request = ExportTraceServiceRequest()
+    try:
+        if content_type.startswith("application/json"):
+            json_format.Parse(body, request)
+        else:
+            request.ParseFromString(body)
+    except (DecodeError, json_format.ParseError, UnicodeDecodeError, ValueError) as exc:
+        raise ValueError(f"not an OTLP traces request: {exc}") from None
+    documents = []
+    for resource_spans in request.resource_spans:
+        resource = attributes(resource_spans.resource.attributes)
+        for scope_spans in resource_spans.scope_spans:
+            for span in scope_spans.spans:
+                if len(span.trace_id) != 16 or len(span.span_id) != 8:
+                    raise ValueError("a span has an invalid trace or span id")
+                documents.append(span_to_document(span, resource))
+    return documents
+
+
+class Collector:
+    """UDP (X-Ray daemon) and OTLP/HTTP listeners feeding one :class:`TraceStore`.
+
+    Port 0 picks a free port; :attr:`udp_address` and :attr:`otlp_endpoint`
+    say which. ``page`` (a callable returning HTML) is served at ``GET /``.
+
+    Example:
+        >>> with Collector(udp_port=0, http_port=0) as collector:
+        ...     collector.otlp_endpoint.endswith("/v1/traces")
+        True
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        udp_port: int = 2000,
+        http_port: int = 4318,
+        store: TraceStore | None = None,
+        page: Any = None,
+    ) -> None:
+        if host not in _LOOPBACK:
+            raise CollectorError(f"the local collector listens on loopback only, not on {host!r}")
+        self.store = store or TraceStore()
+        self._page = page
+        try:
+            self._udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            self._udp.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * 1024 * 1024)
+            self._udp.bind((host, udp_port))
+        except OSError as exc:
+            self._udp.close()
+            raise CollectorError(
+                f"UDP {host}:{udp_port} is not available ({exc.strerror}): an X-Ray daemon may already be "
+                "running there; pass --udp-port 0 for a free port"
+            ) from None
+        try:
+            self._http = ThreadingHTTPServer((host, http_port), self._handler())
+        except OSError as exc:
+            self._udp.close()
+            raise CollectorError(
+                f"TCP {host}:{http_port} is not available ({exc.strerror}): another collector may run there; "
+                "pass --http-port 0 for a free port"
+            ) from None
+        self._http.daemon_threads = True
+        self.udp_address = f"{host}:{self._udp.getsockname()[1]}"
+        self.http_address = f"http://{host}:{self._http.server_address[1]}"
+        self.otlp_endpoint = f"{self.http_address}/v1/traces"
+        self._threads = [
+            threading.Thread(target=self._serve_udp, name="xe-collect-udp", daemon=True),
+            threading.Thread(target=self._http.serve_forever, name="xe-collect-http", daemon=True),
+        ]
+        self._stopped = threading.Event()
+        for thread in self._threads:
+            thread.start()
+
+    def _serve_udp(self) -> None:
+        while not self._stopped.is_set():
+            try:
+                data = self._udp.recv(MAX_DATAGRAM + 1024)
+            except OSError:
+                return
+            if not data:
+                continue
+            document = parse_datagram(data)
+            if document is None:
+                self.store.rejected += 1
+                _logger.warning("Ignoring a malformed X-Ray datagram of %d bytes.", len(data))
+                continue
+            self.store.add(document)
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        collector = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _answer(
+                self, status: int, body: bytes, content_type: str = "text/plain; charset=utf-8"
+            ) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self) -> None:
+                if self.path in ("/", "/index.html") and collector._page is not None:
+                    self._answer(200, collector._page().encode(), "text/html; charset=utf-8")
+                elif self.path == "/traces.json":
+                    data = [
+                        {"trace_id": t.trace_id, "documents": list(t.documents.values())}
+                        for t in collector.store.traces()
+                    ]
+                    self._answer(200, json.dumps(data, default=str).encode(), "application/json")
+                else:
+                    self._answer(404, b"not found")
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                if length > MAX_OTLP_BODY:
+                    self.close_connection = True
+                    self._answer(413, b"body too large")
+                    collector.store.rejected += 1
+                    return
+                body = self.rfile.read(length)
+                if self.path != "/v1/traces":
+                    self._answer(404, b"only /v1/traces is served")
+                    return
+                content_type = (self.headers.get("Content-Type") or "").lower()
+                if not content_type.startswith(("application/x-protobuf", "application/json")):
+                    collector.store.rejected += 1
+                    self._answer(415, b"use application/x-protobuf or application/json")
+                    return
+                try:
+                    documents = decode_otlp(
+                        body, content_type, (self.headers.get("Content-Encoding") or "").lower()
+                    )
+                except ValueError as exc:
+                    collector.store.rejected += 1
+                    _logger.warning("Rejecting an OTLP request: %s", exc)
+                    self._answer(400, str(exc).encode()[:500])
+                    return
+                for document in documents:
+                    collector.store.add(document)
+                if content_type.startswith("application/json"):
+                    self._answer(200, b"{}", "application/json")
+                else:
+                    self._answer(200, b"", "application/x-protobuf")
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        return Handler
+
+    def close(self) -> None:
+        """Stop both listeners (idempotent)."""
+        if self._stopped.is_set():
+            return
+        self._stopped.set()
+        self._http.shutdown()
+        self._http.server_close()
+        self._udp.close()
+
+    def __enter__(self) -> Collector:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
