@@ -397,3 +397,41 @@ def test_html_page_in_headless_chromium(tmp_path: Path) -> None:
     )
     assert shot.returncode == 0, shot.stderr[-2000:]
     assert (ARTIFACTS / "waterfall.png").stat().st_size > 1000
+
+
+@settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
+@given(st.binary(max_size=400), st.sampled_from(["application/x-protobuf", "application/json"]))
+def test_any_otlp_body_gets_an_answer_and_the_collector_keeps_running(
+    collector: Collector, body: bytes, content_type: str
+) -> None:
+    status = post(collector, body, content_type)
+    assert status in (200, 400)
+    assert post(collector, b"", "application/x-protobuf") == 200
+
+
+def test_live_page_and_raw_data_are_served(collector: Collector) -> None:
+    collector._page = lambda: render_html(collector.store.traces())
+    collector.store.add({"id": "a" * 16, "trace_id": "1-5759e988-bd862e3fe1be46a994272793", "name": "live"})
+    with urllib.request.urlopen(collector.http_address + "/", timeout=5) as response:
+        page = response.read().decode()
+    assert response.headers["Content-Type"].startswith("text/html")
+    assert '"name":"live"' in page
+    with urllib.request.urlopen(collector.http_address + "/traces.json", timeout=5) as response:
+        data = json.loads(response.read())
+    assert data[0]["trace_id"] == "1-5759e988-bd862e3fe1be46a994272793"
+
+
+def test_terminal_colour_only_when_asked() -> None:
+    store = TraceStore()
+    store.add(
+        {
+            "id": "a" * 16,
+            "trace_id": "1-5759e988-bd862e3fe1be46a994272793",
+            "name": "x",
+            "fault": True,
+            "start_time": 1.0,
+            "end_time": 2.0,
+        }
+    )
+    assert "\033[31m" in render_text(store.traces(), colour=True)
+    assert "\033[" not in render_text(store.traces(), colour=False)
