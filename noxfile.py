@@ -35,3 +35,4 @@ def bench(session: nox.Session) -> None:
     session.run("python", "benchmarks/bench_correlation.py", *session.posargs)
     session.run("python", "benchmarks/bench_canary.py", *session.posargs)
     session.run("python", "benchmarks/bench_collector.py", *session.posargs)
+    session.run("python", "benchmarks/bench_runtime.py", *session.posargs)

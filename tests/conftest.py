@@ -18,6 +18,9 @@ from typing import Any
 
 import pytest
 
+# Handler modules the runtime tests import in a subprocess (LAMBDA_TASK_ROOT); not test modules.
+collect_ignore = ["runtime_handlers.py", "runtime_broken_handler.py"]
+
 PROTOCOL_HEADER = b'{"format":"json","version":1}\n'
 TRACE_PARENT = "53995c3f42cd8ad8"
 FUNCTION_NAME = "ingestion"

@@ -61,3 +61,41 @@ def test_sendgrid_example_shows_one_remote_subsegment_per_call() -> None:
     assert "status=- fault" in out
     assert "SG.secret" not in out
     assert "Traceback" not in result.stderr
+
+
+def test_sse_lambda_runs_locally_on_the_real_runtime() -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "sse_lambda" / "run_local.py")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    out = result.stdout
+    assert '"statusCode":200' in out and "text/event-stream" in out
+    assert "retry: 3000" in out
+    assert "event: sentiment" in out
+    assert out.count("\ntrace 1-") == 1
+    assert out.count("poll_cycle [local]") == 6
+    assert "DynamoDB [aws]" in out
+    assert '"session_id":"local-1"' in out
+
+
+def test_sse_lambda_container_structure() -> None:
+    import yaml
+
+    here = ROOT / "examples" / "sse_lambda"
+    lines = [line.strip() for line in (here / "Dockerfile").read_text().splitlines() if line.strip()]
+    instructions = [line for line in lines if not line.startswith("#")]
+    [base] = [line for line in instructions if line.startswith("FROM ")]
+    assert base.startswith("FROM python:3.13-slim@sha256:") and len(base.split("@sha256:")[1]) == 64
+    assert 'ENTRYPOINT ["python", "-m", "xray_exclusive.runtime"]' in instructions
+    assert 'CMD ["handler.handler"]' in instructions
+    assert any(line.startswith("COPY extensions/ /opt/") for line in instructions)
+    assert any("--require-hashes" in line for line in instructions)
+    assert not any("AWS_LAMBDA_EXEC_WRAPPER" in line or "OTEL_PROPAGATORS" in line for line in instructions)
+    config = yaml.safe_load((here / "collector.yaml").read_text())
+    processors = config["service"]["pipelines"]["traces"]["processors"]
+    assert processors[-1] == "decouple"  # last, or the invocation waits for X-Ray
+    assert config["receivers"]["otlp"]["protocols"]["http"]["endpoint"] == "localhost:4318"
+    assert "awsxray" in config["service"]["pipelines"]["traces"]["exporters"]

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import SSE_SERVICE, new_root, trace_header
-from tests.runtime_api import FakeRuntimeAPI
+from xray_exclusive.runtime.local import LocalRuntimeAPI as FakeRuntimeAPI
 
 TESTS = Path(__file__).resolve().parent
 

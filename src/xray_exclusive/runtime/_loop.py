@@ -286,7 +286,9 @@ def main() -> int:
 
     signal.signal(signal.SIGTERM, stop)
     try:
-        handler = load_handler(os.environ.get("_HANDLER", ""))
+        # Lambda sets _HANDLER from the image CMD; `python -m xray_exclusive.runtime mod.func` works too.
+        spec = os.environ.get("_HANDLER") or (sys.argv[1] if len(sys.argv) > 1 else "")
+        handler = load_handler(spec)
     except Exception as exc:
         kind = "Runtime.ImportModuleError" if isinstance(exc, ImportError) else "Runtime.HandlerNotFound"
         _logger.exception("INIT failed")

@@ -1,9 +1,15 @@
-"""A loopback Lambda Runtime API for tests: the documented endpoints, recording what the runtime sends.
+"""A loopback Lambda Runtime API, for local runs and tests: the documented endpoints, recording what arrives.
 
 ``GET /2018-06-01/runtime/invocation/next`` hands out queued events (and blocks when there is none);
 ``POST .../{id}/response`` is read buffered or, in streaming mode, chunk by chunk with a timestamp per
 chunk and the trailers; ``POST .../{id}/error`` and ``POST .../init/error`` record the error documents.
 ``drop_after`` closes the connection after that many chunks, as a client that went away.
+
+Example:
+    >>> api = LocalRuntimeAPI()
+    >>> api.address.startswith("127.0.0.1:")
+    True
+    >>> api.close()
 """
 
 from __future__ import annotations
@@ -16,6 +22,8 @@ import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+__all__ = ["LocalRuntimeAPI", "Received"]
 
 
 @dataclass
@@ -31,7 +39,9 @@ class Received:
     done: threading.Event = field(default_factory=threading.Event)
 
 
-class FakeRuntimeAPI:
+class LocalRuntimeAPI:
+    """Serve the Runtime API on loopback; queue events with :meth:`invoke`, read answers with :meth:`wait`."""
+
     def __init__(self) -> None:
         self.events: queue.Queue[tuple[str, dict[str, str], bytes]] = queue.Queue()
         self.received: dict[str, Received] = {}
@@ -112,6 +122,7 @@ class FakeRuntimeAPI:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def invoke(self, event: Any, trace_id: str | None = None) -> str:
+        """Queue one event (with ``Lambda-Runtime-Trace-Id`` if given); return its request id."""
         request_id = secrets.token_hex(8)
         headers = {
             "Lambda-Runtime-Aws-Request-Id": request_id,
@@ -126,10 +137,12 @@ class FakeRuntimeAPI:
         return request_id
 
     def wait(self, request_id: str, timeout: float = 20) -> Received:
+        """Wait for the runtime's answer to ``request_id``."""
         record = self.received[request_id]
         assert record.done.wait(timeout), f"no answer for {request_id}"
         return record
 
     def close(self) -> None:
+        """Stop serving."""
         self.server.shutdown()
         self.server.server_close()
