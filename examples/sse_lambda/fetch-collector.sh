@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# Download the opentelemetry-lambda collector layer for the Dockerfile, and check its SHA-256.
-# Set COLLECTOR_VERSION and COLLECTOR_SHA256 from the release page:
-#   https://github.com/open-telemetry/opentelemetry-lambda/releases
+# Fetch the collector extension for the Dockerfile, and check its SHA-256.
+#
+# Neither prebuilt layer runs collector.yaml: the ADOT layer has `awsxray` but no processors (so no
+# `decouple`), and the upstream opentelemetry-lambda layer has `decouple` but no `awsxray` exporter.
+# Build your own (ADOT's lambdacomponents plus the decouple processor, or the upstream custom build plus
+# the awsxray exporter), publish the zip of its /opt tree, and point COLLECTOR_URL at it.
 set -euo pipefail
-: "${COLLECTOR_VERSION:?set COLLECTOR_VERSION (e.g. 0.120.0)}"
-: "${COLLECTOR_SHA256:?set COLLECTOR_SHA256 (the release's checksum of the zip)}"
-arch="${ARCH:-amd64}"
-url="https://github.com/open-telemetry/opentelemetry-lambda/releases/download/layer-collector%2F${COLLECTOR_VERSION}/opentelemetry-collector-layer-${arch}.zip"
+: "${COLLECTOR_URL:?set COLLECTOR_URL to your collector build (a zip of extensions/collector)}"
+: "${COLLECTOR_SHA256:?set COLLECTOR_SHA256 to that zip's checksum}"
 cd "$(dirname "$0")"
-curl -fsSL -o collector.zip "$url"
+curl -fsSL -o collector.zip "$COLLECTOR_URL"
 echo "${COLLECTOR_SHA256}  collector.zip" | sha256sum -c -
 rm -rf extensions && mkdir extensions && unzip -q collector.zip -d extensions && rm collector.zip
 test -x extensions/extensions/collector
