@@ -16,9 +16,10 @@ import re
 import sys
 from typing import Any
 
+from ._wire import TRACE_ID
+
 __all__ = ["current_trace_id"]
 
-_TRACE_ID = re.compile(r"1-[0-9a-fA-F]{8}-[0-9a-fA-F]{24}\Z")
 _ROOT_IN_HEADER = re.compile(r"(?:^|;)\s*Root=(1-[0-9a-fA-F]{8}-[0-9a-fA-F]{24})\s*(?:;|$)")
 
 _last_header: tuple[str, str | None] = ("", None)
@@ -67,7 +68,7 @@ def _from_xray_sdk() -> str | None:
     if not entities:
         return None
     trace_id = getattr(entities[-1], "trace_id", None)
-    return trace_id if isinstance(trace_id, str) and _TRACE_ID.match(trace_id) else None
+    return trace_id if isinstance(trace_id, str) and TRACE_ID.match(trace_id) else None
 
 
 def _from_environment() -> str | None:

@@ -33,6 +33,8 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
+from ._wire import TRACE_ID, header_value
+
 __all__ = [
     "CORS_ALLOW_HEADERS",
     "CORS_EXPOSE_HEADERS",
@@ -77,7 +79,6 @@ CORS_EXPOSE_HEADERS = ("x-amzn-trace-id", RESUME_HEADER.lower())
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _SESSION_ID = re.compile(r"[A-Za-z0-9_.:\-]{1,128}\Z")
-_TRACE_ID = re.compile(r"1-[0-9a-fA-F]{8}-[0-9a-fA-F]{24}\Z")
 _DIGITS = re.compile(r"[0-9]{1,18}\Z")
 _MAX_ID = 10**18
 
@@ -143,22 +144,6 @@ def comment(text: str = "") -> bytes:
     return f": {_field_value('comment', text)}\n\n".encode("utf-8", "replace")
 
 
-def _header(headers: Mapping[str, object] | None, name: str) -> str | None:
-    if not headers:
-        return None
-    wanted = name.lower()
-    try:
-        items = list(headers.items())
-    except Exception:
-        return None
-    for key, value in items:
-        if isinstance(key, str) and key.lower() == wanted:
-            if isinstance(value, (list, tuple)):
-                value = value[0] if len(value) == 1 else None
-            return value if isinstance(value, str) else None
-    return None
-
-
 def parse_last_event_id(headers: Mapping[str, object] | None) -> int | None:
     """The ``Last-Event-ID`` request header (any case) as a non-negative int; ``None`` if absent or invalid.
 
@@ -166,7 +151,7 @@ def parse_last_event_id(headers: Mapping[str, object] | None) -> int | None:
         >>> parse_last_event_id({"last-event-id": "42"}), parse_last_event_id({"Last-Event-ID": "x"})
         (42, None)
     """
-    raw = _header(headers, "Last-Event-ID")
+    raw = header_value(headers, "Last-Event-ID")
     if raw is None:
         return None
     value = raw.strip()
@@ -322,15 +307,15 @@ def session_annotations(
     for header, key in zip(
         SESSION_HEADERS, ("session_id", "previous_trace_id", "connection_sequence"), strict=True
     ):
-        raw = _header(headers, header)
+        raw = header_value(headers, header)
         if raw is None:
-            raw = _header(query, key)
+            raw = header_value(query, key)
         if raw is None:
             continue
         value = raw.strip()
         if key == "session_id" and _SESSION_ID.match(value):
             found[key] = value
-        elif key == "previous_trace_id" and _TRACE_ID.match(value):
+        elif key == "previous_trace_id" and TRACE_ID.match(value):
             found[key] = value.lower()
         elif key == "connection_sequence" and _DIGITS.match(value) and 1 <= int(value) <= 10**9:
             found[key] = int(value)

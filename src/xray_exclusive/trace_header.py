@@ -23,6 +23,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from ._wire import TRACE_ID, header_value
+
 __all__ = [
     "ENV_VAR",
     "HEADER",
@@ -45,7 +47,7 @@ ENV_VAR = "_X_AMZN_TRACE_ID"
 MAX_LENGTH = 1024
 """Longest header accepted; X-Ray's own headers are about 100 characters."""
 
-_ROOT = re.compile(r"1-[0-9a-fA-F]{8}-[0-9a-fA-F]{24}\Z")
+_ROOT = TRACE_ID
 _PARENT = re.compile(r"[0-9a-fA-F]{16}\Z")
 _KEY = re.compile(r"[A-Za-z0-9_\-]{1,64}\Z")
 _VALUE = re.compile(r"[\x21-\x7e]{1,256}\Z")  # printable ASCII, no space, no control character
@@ -303,15 +305,4 @@ def find(headers: Mapping[str, object] | None) -> str | None:
         >>> find({"X-AMZN-TRACE-ID": "Root=1-5759e988-bd862e3fe1be46a994272793"})
         'Root=1-5759e988-bd862e3fe1be46a994272793'
     """
-    if not headers:
-        return None
-    try:
-        items = list(headers.items())
-    except Exception:  # an odd mapping: treat as no header
-        return None
-    for key, value in items:
-        if isinstance(key, str) and key.lower() == "x-amzn-trace-id":
-            if isinstance(value, (list, tuple)):
-                value = value[0] if len(value) == 1 else None
-            return value if isinstance(value, str) else None
-    return None
+    return header_value(headers, HEADER)
