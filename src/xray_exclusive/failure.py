@@ -37,7 +37,7 @@ from ._backend import (
     resolve_backend,
     set_default_backend,
 )
-from .bounded import JSONValue, SubsegmentBudget, bounded_stack, json_size, truncate_message
+from .bounded import Frame, JSONValue, SubsegmentBudget, bounded_stack, json_size, truncate_message
 from .paths import FailurePath, Mark
 
 __all__ = [
@@ -261,11 +261,7 @@ class FailurePathContext:
         span = self._span
         if span is None or not span.recording:
             return
-        budget = self._budget or self._new_budget()
-        for key, value in annotations.items():
-            valid = budget.admit_annotation(key, value)
-            if valid is not None:
-                span.annotate(valid.key, valid.value)
+        _annotate(span, self._budget or self._new_budget(), annotations)
 
     def put_metadata(self, key: str, value: object) -> None:
         """Attach a bounded plain-JSON copy of ``value`` under the ``xray_exclusive`` namespace."""
@@ -300,12 +296,8 @@ class FailurePathContext:
             text: object = exc
         else:
             frames, truncated, type_name, text = [], 0, self.path.metric, reason
-        admitted = budget.admit_exception(text, frames)
-        message = None if admitted is None else admitted[0]
         span.mark(classification)
-        if admitted is not None:
-            truncated += len(frames) - len(admitted[1])
-            span.add_exception(exc, type_name, admitted[0], admitted[1], truncated, classification.remote)
+        message = _record_cause(span, budget, exc, type_name, text, frames, truncated, classification.remote)
         # Built from bounded parts, so it is charged by its exact size instead of being walked again.
         details: dict[str, JSONValue] = {"classification": classification.label, "exception_type": type_name}
         if message is not None:
@@ -322,6 +314,33 @@ class FailurePathContext:
 
 
 _DEFAULT_SINK = _emf.StdoutSink()
+
+
+def _annotate(span: Span, budget: SubsegmentBudget, annotations: Mapping[str, object]) -> None:
+    """Validate ``annotations`` against ``budget`` and set the ones admitted (the rest are logged)."""
+    for key, value in annotations.items():
+        valid = budget.admit_annotation(key, value)
+        if valid is not None:
+            span.annotate(valid.key, valid.value)
+
+
+def _record_cause(
+    span: Span,
+    budget: SubsegmentBudget,
+    exc: BaseException | None,
+    type_name: str,
+    text: object,
+    frames: list[Frame],
+    truncated: int,
+    remote: bool,
+) -> str | None:
+    """Add one bounded exception to ``span``'s cause; return the message recorded (``None``: budget spent)."""
+    admitted = budget.admit_exception(text, frames)
+    if admitted is None:
+        return None
+    message, kept = admitted
+    span.add_exception(exc, type_name, message, kept, truncated + len(frames) - len(kept), remote)
+    return message
 
 
 def failure_path(

@@ -26,7 +26,7 @@ from types import TracebackType
 
 from ._backend import Classification, Span, TracingBackend, get_default_backend
 from .bounded import SubsegmentBudget, bounded_stack, truncate_message
-from .failure import classify
+from .failure import _annotate, _as_status, _record_cause, classify
 
 __all__ = ["HttpSubsegment", "http_subsegment", "sanitize_url"]
 
@@ -120,27 +120,27 @@ class HttpSubsegment:
 
     def status(self, code: object) -> None:
         """Record the response's HTTP status (an int 100-599; anything else is dropped with a log line)."""
-        if isinstance(code, bool) or not isinstance(code, int) or not 100 <= code <= 599:
+        status = _as_status(code)
+        if status is None:
             _logger.warning(
                 "http_subsegment %r: ignoring status %r (not an HTTP status code).", self.name, code
             )
             return
-        self.response_status = code
+        self.response_status = status
         if self._span is not None:
-            _set_http(self._span, None, None, code)
+            _set_http(self._span, None, None, status)
 
     def annotate(self, **annotations: object) -> None:
         """Add validated annotations (``recipient_count=3``); bad ones are dropped with a logged reason."""
         span = self._span
         if span is None or not span.recording:
             return
-        budget = self._budget
-        if budget is None:
-            budget = self._budget = SubsegmentBudget()
-        for key, value in annotations.items():
-            valid = budget.admit_annotation(key, value)
-            if valid is not None:
-                span.annotate(valid.key, valid.value)
+        _annotate(span, self._get_budget(), annotations)
+
+    def _get_budget(self) -> SubsegmentBudget:
+        if self._budget is None:
+            self._budget = SubsegmentBudget()
+        return self._budget
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -156,13 +156,16 @@ class HttpSubsegment:
                         self.status(classification.status)
                     span.mark(classification._replace(remote=True))
                     stack = bounded_stack(exc)
-                    budget = self._budget
-                    if budget is None:
-                        budget = self._budget = SubsegmentBudget()
-                    admitted = budget.admit_exception(exc, stack.frames)
-                    if admitted is not None:
-                        truncated = stack.truncated + len(stack.frames) - len(admitted[1])
-                        span.add_exception(exc, type(exc).__name__, admitted[0], admitted[1], truncated, True)
+                    _record_cause(
+                        span,
+                        self._get_budget(),
+                        exc,
+                        type(exc).__name__,
+                        exc,
+                        stack.frames,
+                        stack.truncated,
+                        True,
+                    )
             elif self.response_status is not None:
                 classification = _from_status(self.response_status)
                 if classification is not None:
