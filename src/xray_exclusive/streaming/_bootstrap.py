@@ -234,7 +234,16 @@ def get_streaming_tracer(
     if instance is None:
         with _instance_lock:
             if _instance is None:
-                _instance = _build(**requested)
+                settings = _resolve(
+                    service_name,
+                    endpoint,
+                    schedule_delay_millis,
+                    max_queue_size,
+                    max_export_batch_size,
+                    export_timeout_s,
+                    flush_budget_ms,
+                )
+                _instance = _build(settings, sampler, exporter, sink)
                 return _instance
             instance = _instance
     if requested:
@@ -274,27 +283,11 @@ def _warn_if_different(instance: StreamingTracer, requested: dict[str, Any]) -> 
 
 
 def _build(
-    *,
-    service_name: str | None = None,
-    endpoint: str | None = None,
-    schedule_delay_millis: int | None = None,
-    max_queue_size: int | None = None,
-    max_export_batch_size: int | None = None,
-    export_timeout_s: float | None = None,
-    flush_budget_ms: int | None = None,
-    sampler: Sampler | None = None,
-    exporter: SpanExporter | None = None,
-    sink: _emf.MetricSink | None = None,
+    settings: StreamingSettings,
+    sampler: Sampler | None,
+    exporter: SpanExporter | None,
+    sink: _emf.MetricSink | None,
 ) -> StreamingTracer:
-    settings = _resolve(
-        service_name,
-        endpoint,
-        schedule_delay_millis,
-        max_queue_size,
-        max_export_batch_size,
-        export_timeout_s,
-        flush_budget_ms,
-    )
     check_environment()
     chosen_sampler = _check_sampler(sampler)
     resource = Resource.create({"service.name": settings.service_name})
