@@ -16,30 +16,14 @@ from __future__ import annotations
 import io
 import logging
 import os
-import secrets
-import socket
-import statistics
 import sys
-import threading
-import time
-import timeit
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+
+from _common import REPEATS, interleaved, lambda_environment
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-REPEATS = int(os.environ.get("BENCH_REPEATS", "7"))
 NUMBER = int(os.environ.get("BENCH_NUMBER", "2000"))
-
-
-def interleaved(cases: dict[str, Callable[[], Any]]) -> dict[str, float]:
-    samples: dict[str, list[float]] = {name: [] for name in cases}
-    runs, chunk = REPEATS * 3, max(NUMBER // 3, 1)
-    for _ in range(runs):
-        for name, func in cases.items():
-            samples[name].append(timeit.timeit(func, number=chunk) / chunk * 1e6)
-    return {name: statistics.median(values) for name, values in samples.items()}
 
 
 def row(name: str, result: dict[str, float]) -> None:
@@ -48,26 +32,8 @@ def row(name: str, result: dict[str, float]) -> None:
 
 
 def main() -> int:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("127.0.0.1", 0))
-    root = f"1-{int(time.time()):08x}-{secrets.token_hex(12)}"
-    header = f"Root={root};Parent=53995c3f42cd8ad8;Sampled=1"
-    os.environ.update(
-        LAMBDA_TASK_ROOT=os.getcwd(),
-        AWS_LAMBDA_FUNCTION_NAME="bench",
-        POWERTOOLS_SERVICE_NAME="bench",
-        AWS_XRAY_DAEMON_ADDRESS=f"127.0.0.1:{sock.getsockname()[1]}",
-        _X_AMZN_TRACE_ID=header,
-    )
-
-    def drain() -> None:
-        while True:
-            try:
-                sock.recv(70_000)
-            except OSError:
-                return
-
-    threading.Thread(target=drain, daemon=True).start()
+    sock = lambda_environment()
+    header = os.environ["_X_AMZN_TRACE_ID"]
 
     from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
     from aws_lambda_powertools.tracing import Tracer
@@ -143,19 +109,20 @@ def main() -> int:
     print(f"{'case':<62}{'ours':>9}{'raw':>9}{'':3}{'ratio':>8}")
     row(
         "current_trace_id() vs Powertools' env split",
-        interleaved({"ours": current_trace_id, "raw": powertools_trace_id}),
+        interleaved({"ours": current_trace_id, "raw": powertools_trace_id}, NUMBER),
     )
     row(
         "JSON log line with trace IDs vs Powertools formatter",
-        interleaved({"ours": ours_log, "raw": raw_log}),
+        interleaved({"ours": ours_log, "raw": raw_log}, NUMBER),
     )
     row(
         "http_subsegment vs X-Ray SDK subsegment by hand (sent)",
-        interleaved({"ours": ours_http, "raw": raw_http}),
+        interleaved({"ours": ours_http, "raw": raw_http}, NUMBER),
     )
-    row("EventStream.send vs f-string frame", interleaved({"ours": ours_sse, "raw": raw_sse}))
+    row("EventStream.send vs f-string frame", interleaved({"ours": ours_sse, "raw": raw_sse}, NUMBER))
     row(
-        "trace_header.parse vs AwsXRayPropagator.extract", interleaved({"ours": ours_parse, "raw": raw_parse})
+        "trace_header.parse vs AwsXRayPropagator.extract",
+        interleaved({"ours": ours_parse, "raw": raw_parse}, NUMBER),
     )
     sock.close()
     # Report, never fail: timings on a shared 2-core machine are noisy (no timed assertions).

@@ -15,43 +15,11 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
-import socket
-import statistics
-import subprocess
-import sys
-import threading
-import time
-import timeit
-from collections.abc import Callable
 from typing import Any
 
-REPEATS = int(os.environ.get("BENCH_REPEATS", "7"))
+from _common import REPEATS, interleaved, lambda_environment, wall_ms
+
 NUMBER = int(os.environ.get("BENCH_NUMBER", "2000"))
-
-
-def _lambda_environment() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("127.0.0.1", 0))
-    address = f"127.0.0.1:{sock.getsockname()[1]}"
-    root = f"1-{int(time.time()):08x}-{secrets.token_hex(12)}"
-    os.environ.update(
-        LAMBDA_TASK_ROOT=os.getcwd(),
-        AWS_LAMBDA_FUNCTION_NAME="bench",
-        POWERTOOLS_SERVICE_NAME="bench",
-        AWS_XRAY_DAEMON_ADDRESS=address,
-        _X_AMZN_TRACE_ID=f"Root={root};Parent=53995c3f42cd8ad8;Sampled=1",
-    )
-
-    def drain() -> None:
-        while True:
-            try:
-                sock.recv(70_000)
-            except OSError:
-                return
-
-    threading.Thread(target=drain, daemon=True).start()
-    return sock
 
 
 class Unbuffered:
@@ -69,21 +37,6 @@ class Unbuffered:
         return getattr(self.stream, name)
 
 
-def measure(func: Callable[[], Any]) -> float:
-    """Microseconds per call: the median of REPEATS runs of NUMBER calls."""
-    runs = timeit.repeat(func, number=NUMBER, repeat=REPEATS)
-    return statistics.median(runs) / NUMBER * 1e6
-
-
-def interleaved(cases: dict[str, Callable[[], Any]]) -> dict[str, float]:
-    """Measure the cases alternately, so machine noise hits them alike."""
-    samples: dict[str, list[float]] = {name: [] for name in cases}
-    for _ in range(REPEATS):
-        for name, func in cases.items():
-            samples[name].append(timeit.timeit(func, number=NUMBER) / NUMBER * 1e6)
-    return {name: statistics.median(values) for name, values in samples.items()}
-
-
 def import_times(runs: int = 15) -> dict[str, float]:
     """Median wall time of a fresh interpreter for each statement, in ms."""
     statements = {
@@ -94,17 +47,11 @@ def import_times(runs: int = 15) -> dict[str, float]:
         "from aws_lambda_powertools import Tracer": "from aws_lambda_powertools import Tracer",
         "json + logging (what the Lambda runtime already loaded)": "import json, logging",
     }
-    samples: dict[str, list[float]] = {name: [] for name in statements}
-    for _ in range(runs):
-        for name, code in statements.items():
-            start = time.perf_counter()
-            subprocess.run([sys.executable, "-c", code], check=True)
-            samples[name].append((time.perf_counter() - start) * 1000)
-    return {name: statistics.median(values) for name, values in samples.items()}
+    return wall_ms(statements, runs)
 
 
 def main() -> int:
-    sock = _lambda_environment()
+    sock = lambda_environment()
     from aws_lambda_powertools import single_metric
     from aws_lambda_powertools.metrics import MetricUnit
     from aws_lambda_powertools.tracing import Tracer
@@ -153,11 +100,11 @@ def main() -> int:
     with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(Unbuffered(devnull)):  # type: ignore[type-var]
         for func in (bare_success, ours_success, hand_written_failure, ours_failure):
             func()  # warm-up: lazy imports, templates
-        success = interleaved({"bare": bare_success, "ours": ours_success})
-        failure = interleaved({"hand": hand_written_failure, "ours": ours_failure})
+        success = interleaved({"bare": bare_success, "ours": ours_success}, NUMBER)
+        failure = interleaved({"hand": hand_written_failure, "ours": ours_failure}, NUMBER)
     sock.close()
 
-    print(f"failure_path benchmark ({REPEATS} x {NUMBER} calls, median, microseconds per call)")
+    print(f"failure_path benchmark ({REPEATS * 3} x {NUMBER // 3} calls, median, microseconds per call)")
     print(f"{'case':<62}{'ours':>9}{'theirs':>9}{'ratio':>8}  target")
     rows = [
         (

@@ -14,17 +14,16 @@ from __future__ import annotations
 import os
 import secrets
 import statistics
-import subprocess
 import sys
 import time
-import timeit
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from _common import REPEATS, interleaved, wall_ms
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-REPEATS = int(os.environ.get("BENCH_REPEATS", "7"))
 NUMBER = int(os.environ.get("BENCH_NUMBER", "1000"))
 
 
@@ -34,24 +33,6 @@ def _root() -> str:
 
 def _header(sampled: bool) -> str:
     return f"Root={_root()};Parent=53995c3f42cd8ad8;Sampled={int(sampled)}"
-
-
-def interleaved(
-    cases: dict[str, Callable[[], Any]], number: int = NUMBER, settle: Callable[[], Any] | None = None
-) -> dict[str, float]:
-    """Microseconds per call, cases measured alternately (3 x REPEATS short runs) so noise hits them alike.
-
-    ``settle`` runs before each timed run, outside the timing: it empties both span queues, so
-    neither pipeline's export thread works while the other one is being measured.
-    """
-    samples: dict[str, list[float]] = {name: [] for name in cases}
-    runs, chunk = REPEATS * 3, max(number // 3, 1)
-    for _ in range(runs):
-        for name, func in cases.items():
-            if settle is not None:
-                settle()
-            samples[name].append(timeit.timeit(func, number=chunk) / chunk * 1e6)
-    return {name: statistics.median(values) for name, values in samples.items()}
 
 
 def row(name: str, ours: float, theirs: float, unit: str = "us", target: float | None = None) -> None:
@@ -102,13 +83,7 @@ def import_times(runs: int = 11) -> dict[str, float]:
         AWS_LAMBDA_FUNCTION_MEMORY_SIZE="512",
     )
     env.pop("POWERTOOLS_SERVICE_NAME", None)
-    samples: dict[str, list[float]] = {name: [] for name in statements}
-    for _ in range(runs):
-        for name, code in statements.items():
-            start = time.perf_counter()
-            subprocess.run([sys.executable, "-c", code], check=True, env=env)
-            samples[name].append((time.perf_counter() - start) * 1000)
-    return {name: statistics.median(values) for name, values in samples.items()}
+    return wall_ms(statements, runs, env)
 
 
 def main() -> int:
@@ -199,10 +174,12 @@ def main() -> int:
         raw_provider.force_flush()
 
     cycle = interleaved(
-        {"raw": in_context(sampled, raw_cycle), "ours": in_context(sampled, ours_cycle)}, settle=settle
+        {"raw": in_context(sampled, raw_cycle), "ours": in_context(sampled, ours_cycle)},
+        NUMBER,
+        settle=settle,
     )
     cycle_unsampled = interleaved(
-        {"raw": in_context(raw_unsampled, raw_cycle), "ours": in_context(unsampled, ours_cycle)}
+        {"raw": in_context(raw_unsampled, raw_cycle), "ours": in_context(unsampled, ours_cycle)}, NUMBER
     )
 
     headers = [_header(True) for _ in range(64)]
@@ -223,11 +200,11 @@ def main() -> int:
     def raw_extract_same() -> None:
         propagator.extract({}, context=Context())
 
-    extract_new = interleaved({"raw": raw_extract_new, "ours": ours_extract_new})
+    extract_new = interleaved({"raw": raw_extract_new, "ours": ours_extract_new}, NUMBER)
     os.environ["_X_AMZN_TRACE_ID"] = headers[0]
-    extract_same = interleaved({"raw": raw_extract_same, "ours": invocation_context})
+    extract_same = interleaved({"raw": raw_extract_same, "ours": invocation_context}, NUMBER)
 
-    print(f"streaming benchmark ({REPEATS} x {NUMBER} calls, median, interleaved)")
+    print(f"streaming benchmark ({REPEATS * 3} x {NUMBER // 3} calls, median, interleaved)")
     print(f"{'case':<58}{'ours':>10}{'raw':>10}{'':4}{'ratio':>8}")
     row("poll cycle, 3 spans with attributes (sampled)", cycle["ours"], cycle["raw"], target=1.15)
     row("poll cycle, 3 spans (Sampled=0: non-recording)", cycle_unsampled["ours"], cycle_unsampled["raw"])
