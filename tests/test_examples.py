@@ -11,14 +11,19 @@ from xray_exclusive import paths
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
-def test_seven_paths_example_runs() -> None:
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "seven_paths.py")],
+def run_example(*path: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """Run ``examples/<path>`` as a user would; it must exit 0."""
+    return subprocess.run(
+        [sys.executable, str(ROOT.joinpath("examples", *path))],
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=timeout,
         check=True,
     )
+
+
+def test_seven_paths_example_runs() -> None:
+    result = run_example("seven_paths.py")
     out = result.stdout
     for path in paths.ALL:
         assert path.name in out
@@ -29,13 +34,7 @@ def test_seven_paths_example_runs() -> None:
 
 
 def test_sse_stream_example_keeps_every_span_in_its_invocation_trace() -> None:
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "sse_stream.py")],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
+    result = run_example("sse_stream.py")
     out = result.stdout
     assert out.count("invocation ") == 2
     assert "OTHER TRACE" not in out
@@ -46,13 +45,7 @@ def test_sse_stream_example_keeps_every_span_in_its_invocation_trace() -> None:
 
 
 def test_sendgrid_example_shows_one_remote_subsegment_per_call() -> None:
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "sendgrid_notification.py")],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
+    result = run_example("sendgrid_notification.py")
     out = result.stdout
     assert out.count("sendgrid ns=remote POST") == 4
     assert "status=202 ok" in out
@@ -64,13 +57,7 @@ def test_sendgrid_example_shows_one_remote_subsegment_per_call() -> None:
 
 
 def test_sse_lambda_runs_locally_on_the_real_runtime() -> None:
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "sse_lambda" / "run_local.py")],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
+    result = run_example("sse_lambda", "run_local.py", timeout=120)
     out = result.stdout
     assert '"statusCode":200' in out and "text/event-stream" in out
     assert "retry: 3000" in out

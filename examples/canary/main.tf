@@ -145,53 +145,25 @@ resource "aws_lambda_permission" "canary_schedule" {
 
 # Alarms on the canary's own metrics. Missing data is breaching: a canary that stops reporting
 # is an alarm too (FR-020). Two periods: one bad interval is not an alert (SC-007, SC-021).
-resource "aws_cloudwatch_metric_alarm" "canary_health" {
-  alarm_name          = "${local.name}-health"
-  namespace           = local.namespace
-  metric_name         = "CanaryHealth"
-  statistic           = "Minimum"
-  period              = 300
-  evaluation_periods  = 2
-  comparison_operator = "LessThanThreshold"
-  threshold           = 1
-  treat_missing_data  = "breaching"
-  alarm_actions       = [aws_sns_topic.canary_alerts.arn]
+locals {
+  # One alarm per canary metric: which way is bad, and the statistic that shows it.
+  canary_alarms = {
+    health              = { metric = "CanaryHealth", statistic = "Minimum", operator = "LessThanThreshold" }
+    trace-data-loss     = { metric = "trace_data_loss", statistic = "Maximum", operator = "GreaterThanOrEqualToThreshold" }
+    cloudwatch-pipeline = { metric = "CloudWatchPipelineHealth", statistic = "Minimum", operator = "LessThanThreshold" }
+    trace-partial       = { metric = "canary.trace.partial", statistic = "Maximum", operator = "GreaterThanOrEqualToThreshold" }
+  }
 }
 
-resource "aws_cloudwatch_metric_alarm" "trace_data_loss" {
-  alarm_name          = "${local.name}-trace-data-loss"
+resource "aws_cloudwatch_metric_alarm" "canary" {
+  for_each            = local.canary_alarms
+  alarm_name          = "${local.name}-${each.key}"
   namespace           = local.namespace
-  metric_name         = "trace_data_loss"
-  statistic           = "Maximum"
+  metric_name         = each.value.metric
+  statistic           = each.value.statistic
   period              = 300
   evaluation_periods  = 2
-  comparison_operator = "GreaterThanOrEqualToThreshold"
-  threshold           = 1
-  treat_missing_data  = "breaching"
-  alarm_actions       = [aws_sns_topic.canary_alerts.arn]
-}
-
-resource "aws_cloudwatch_metric_alarm" "cloudwatch_pipeline" {
-  alarm_name          = "${local.name}-cloudwatch-pipeline"
-  namespace           = local.namespace
-  metric_name         = "CloudWatchPipelineHealth"
-  statistic           = "Minimum"
-  period              = 300
-  evaluation_periods  = 2
-  comparison_operator = "LessThanThreshold"
-  threshold           = 1
-  treat_missing_data  = "breaching"
-  alarm_actions       = [aws_sns_topic.canary_alerts.arn]
-}
-
-resource "aws_cloudwatch_metric_alarm" "trace_partial" {
-  alarm_name          = "${local.name}-trace-partial"
-  namespace           = local.namespace
-  metric_name         = "canary.trace.partial"
-  statistic           = "Maximum"
-  period              = 300
-  evaluation_periods  = 2
-  comparison_operator = "GreaterThanOrEqualToThreshold"
+  comparison_operator = each.value.operator
   threshold           = 1
   treat_missing_data  = "breaching"
   alarm_actions       = [aws_sns_topic.canary_alerts.arn]

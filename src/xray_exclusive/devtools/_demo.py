@@ -24,7 +24,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, TextIO
 
-from ._collector import Collector
+from ._collector import UDP_HEADER, Collector
 from ._view import render_html, render_text
 
 __all__ = ["run_demo"]
@@ -77,7 +77,7 @@ class _LambdaService:
                 "origin": "AWS::Lambda::Function",
                 "aws": {"function_arn": f"arn:aws:lambda:eu-west-1:123456789012:function:{function}"},
             }
-            datagram = b'{"format":"json","version":1}\n' + json.dumps(segment).encode()
+            datagram = UDP_HEADER + b"\n" + json.dumps(segment).encode()
             self._socket.sendto(datagram, self._target)
 
     def close(self) -> None:
