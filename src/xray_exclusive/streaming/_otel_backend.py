@@ -24,28 +24,25 @@ from opentelemetry.trace import SpanKind
 
 from ..bounded import AnnotationValue, Frame, JSONValue
 from ..failure import Classification
-from ._semconv import ANNOTATIONS_ATTRIBUTE, METADATA_PREFIX, apply_classification, record_exception_event
+from ._semconv import METADATA_PREFIX, apply_classification, index_key, record_exception_event
 
 __all__ = ["OTelBackend"]
 
 
 class _OTelSpan:
-    __slots__ = ("_keys", "_metadata", "_token", "recording", "span")
+    __slots__ = ("_metadata", "_token", "recording", "span")
 
     def __init__(self, span: trace.Span, token: object) -> None:
         self.span = span
         self._token = token
         self.recording: bool = span.is_recording()
-        self._keys: list[str] = []
         self._metadata: dict[str, dict[str, JSONValue]] = {}
 
     def annotate(self, key: str, value: AnnotationValue) -> None:
         if not self.recording:
             return
         self.span.set_attribute(key, value)
-        if key not in self._keys:
-            self._keys.append(key)
-            self.span.set_attribute(ANNOTATIONS_ATTRIBUTE, self._keys)
+        index_key(self.span, key)
 
     def add_metadata(self, namespace: str, key: str, value: JSONValue) -> None:
         if not self.recording:

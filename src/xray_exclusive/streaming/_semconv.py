@@ -76,12 +76,22 @@ def mark_disconnected(span: trace.Span) -> None:
     if not span.is_recording():
         return
     span.set_attribute(DISCONNECTED_ATTRIBUTE, True)
-    attributes = getattr(span, "attributes", None)
-    keys = list(attributes.get(ANNOTATIONS_ATTRIBUTE) or ()) if isinstance(attributes, Mapping) else []
-    if DISCONNECTED_ATTRIBUTE not in keys:
-        keys.append(DISCONNECTED_ATTRIBUTE)
-        span.set_attribute(ANNOTATIONS_ATTRIBUTE, keys)
+    index_key(span, DISCONNECTED_ATTRIBUTE)
     span.set_status(Status(StatusCode.OK))
+
+
+def _indexed_keys(span: trace.Span) -> list[str]:
+    attributes = getattr(span, "attributes", None)
+    existing = attributes.get(ANNOTATIONS_ATTRIBUTE) if isinstance(attributes, Mapping) else None
+    return list(existing) if existing else []
+
+
+def index_key(span: trace.Span, key: str) -> None:
+    """List ``key`` in ``aws.xray.annotations`` (once), so the exporter indexes that attribute."""
+    keys = _indexed_keys(span)
+    if key not in keys:
+        keys.append(key)
+        span.set_attribute(ANNOTATIONS_ATTRIBUTE, keys)
 
 
 # ------------------------------------------------------------------------------- annotations
@@ -103,9 +113,7 @@ def annotate(span: trace.Span, **values: object) -> None:
     """
     if not span.is_recording():
         return
-    attributes = getattr(span, "attributes", None)
-    existing = attributes.get(ANNOTATIONS_ATTRIBUTE) if isinstance(attributes, Mapping) else None
-    keys = list(existing) if existing else []
+    keys = _indexed_keys(span)
     changed = False
     for key, value in values.items():
         valid = annotation(key, value)
