@@ -36,3 +36,5 @@ def bench(session: nox.Session) -> None:
     session.run("python", "benchmarks/bench_canary.py", *session.posargs)
     session.run("python", "benchmarks/bench_collector.py", *session.posargs)
     session.run("python", "benchmarks/bench_runtime.py", *session.posargs)
+    session.install("ruff>=0.6")  # the anchor of the checker's benchmark
+    session.run("python", "benchmarks/bench_check.py", *session.posargs)

@@ -20,6 +20,8 @@ import pytest
 
 # Handler modules the runtime tests import in a subprocess (LAMBDA_TASK_ROOT); not test modules.
 collect_ignore = ["runtime_handlers.py", "runtime_broken_handler.py"]
+# Deliberately broken Lambda code for the checker's tests; never imported.
+collect_ignore_glob = ["fixtures/*"]
 
 PROTOCOL_HEADER = b'{"format":"json","version":1}\n'
 TRACE_PARENT = "53995c3f42cd8ad8"

@@ -78,7 +78,7 @@ def test_sse_lambda_container_structure() -> None:
     assert base.startswith("FROM python:3.13-slim@sha256:") and len(base.split("@sha256:")[1]) == 64
     assert 'ENTRYPOINT ["python", "-m", "xray_exclusive.runtime"]' in instructions
     assert 'CMD ["handler.handler"]' in instructions
-    assert any(line.startswith("COPY extensions/ /opt/") for line in instructions)
+    assert "COPY layer/extensions/ /opt/extensions/" in instructions
     assert any("--require-hashes" in line for line in instructions)
     assert not any("AWS_LAMBDA_EXEC_WRAPPER" in line or "OTEL_PROPAGATORS" in line for line in instructions)
     config = yaml.safe_load((here / "collector.yaml").read_text())

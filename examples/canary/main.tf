@@ -110,6 +110,10 @@ resource "aws_lambda_function" "canary" {
   timeout       = 300 # +60 s trace retrieval and +90 s..+210 s metric polling fit with room
   memory_size   = 256
 
+  tracing_config {
+    mode = "Active" # FR-017: every Lambda, the canary too
+  }
+
   environment {
     variables = {
       CANARY_TRACE_COUNT      = "5"
@@ -166,5 +170,35 @@ resource "aws_cloudwatch_metric_alarm" "canary" {
   comparison_operator = each.value.operator
   threshold           = 1
   treat_missing_data  = "breaching"
+  alarm_actions       = [aws_sns_topic.canary_alerts.arn]
+}
+
+# The canary Lambda itself, like every Lambda (FR-040, FR-041): errors, and p95 latency at 85% of its
+# 300 s timeout. Error counts are not breaching when missing: no data means no errors (FR-045).
+resource "aws_cloudwatch_metric_alarm" "canary_lambda_errors" {
+  alarm_name          = "${local.name}-lambda-errors"
+  namespace           = "AWS/Lambda"
+  metric_name         = "Errors"
+  dimensions          = { FunctionName = aws_lambda_function.canary.function_name }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 2
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  threshold           = 1
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.canary_alerts.arn]
+}
+
+resource "aws_cloudwatch_metric_alarm" "canary_lambda_latency" {
+  alarm_name          = "${local.name}-lambda-p95-duration"
+  namespace           = "AWS/Lambda"
+  metric_name         = "Duration"
+  dimensions          = { FunctionName = aws_lambda_function.canary.function_name }
+  extended_statistic  = "p95"
+  period              = 300
+  evaluation_periods  = 2
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = 255000 # ms: 85% of the 300 s timeout (FR-061)
+  treat_missing_data  = "notBreaching"
   alarm_actions       = [aws_sns_topic.canary_alerts.arn]
 }

@@ -11,5 +11,5 @@ set -euo pipefail
 cd "$(dirname "$0")"
 curl -fsSL -o collector.zip "$COLLECTOR_URL"
 echo "${COLLECTOR_SHA256}  collector.zip" | sha256sum -c -
-rm -rf extensions && mkdir extensions && unzip -q collector.zip -d extensions && rm collector.zip
-test -x extensions/extensions/collector
+rm -rf layer && mkdir layer && unzip -q collector.zip -d layer && rm collector.zip
+test -x layer/extensions/collector

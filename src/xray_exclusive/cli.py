@@ -52,6 +52,26 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--html", type=Path, help="where to write the HTML page (default ./xray-exclusive-demo.html)"
     )
+    check = commands.add_parser(
+        "check",
+        help="find the spec's tracing pitfalls in Python, Terraform, Dockerfiles and collector YAML",
+        description="Exit 0 clean, 1 findings, 2 usage or parse errors. Configuration: "
+        "[tool.xray-exclusive] in the nearest pyproject.toml (docs/checker.md).",
+    )
+    check.add_argument("paths", nargs="*", help="files or directories (default: .)")
+    check.add_argument("--format", choices=("text", "json", "sarif"), default="text", dest="output_format")
+    check.add_argument(
+        "--select", action="append", default=[], metavar="CODE", help="only these codes/prefixes"
+    )
+    check.add_argument(
+        "--ignore", action="append", default=[], metavar="CODE", help="skip these codes/prefixes"
+    )
+    check.add_argument(
+        "--streaming", action="append", default=[], metavar="GLOB", help="files of streaming Lambdas"
+    )
+    check.add_argument("--config", help="a pyproject.toml (default: the nearest one above the first path)")
+    check.add_argument("--list-rules", action="store_true", help="print every rule and exit")
+    check.add_argument("--rules-markdown", action="store_true", help=argparse.SUPPRESS)
     return parser
 
 
@@ -67,6 +87,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             traces=args.traces,
             endpoint_url=args.endpoint_url,
             as_json=args.json,
+        )
+    if args.command == "check":
+        from .check._cli import run_check
+
+        return run_check(
+            args.paths,
+            output_format=args.output_format,
+            select=[c for value in args.select for c in value.split(",") if c],
+            ignore=[c for value in args.ignore for c in value.split(",") if c],
+            streaming=args.streaming,
+            config=args.config,
+            list_rules=args.list_rules,
+            markdown=args.rules_markdown,
         )
     from .devtools import _commands
 

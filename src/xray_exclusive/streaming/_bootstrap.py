@@ -303,6 +303,7 @@ def _build(
         max_export_batch_size=settings.max_export_batch_size,
     )
     processor = AccountingSpanProcessor(batch, reporter)
+    # xe: ignore[XE005] built once per process, under the bootstrap lock
     provider = TracerProvider(
         sampler=chosen_sampler,
         resource=resource,

@@ -1,0 +1,148 @@
+"""``[tool.xray-exclusive]`` in ``pyproject.toml``: which rules, which files, which Lambdas stream."""
+
+from __future__ import annotations
+
+import fnmatch
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from ._rules import RULES
+
+_KEYS = frozenset({"select", "ignore", "exclude", "streaming", "per-file-ignores", "fleet"})
+
+
+class ConfigError(ValueError):
+    """The checker's configuration or arguments are invalid (exit status 2)."""
+
+
+@dataclass
+class CheckConfig:
+    """What to check, relative to ``root`` (the directory of ``pyproject.toml``).
+
+    Globs use ``fnmatch`` on ``/``-separated paths (``*`` also crosses directories); a pattern also
+    matches every file below a directory it names.
+
+    Example:
+        >>> config = CheckConfig(ignore=("XE010",), streaming=("lambdas/sse",))
+        >>> config.enabled("XE010"), config.enabled("XE001"), config.is_streaming("lambdas/sse/app.py")
+        (False, True, True)
+    """
+
+    select: tuple[str, ...] = ("XE",)
+    ignore: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    streaming: tuple[str, ...] = ()
+    per_file_ignores: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    root: Path = field(default_factory=Path.cwd)
+
+    def __post_init__(self) -> None:
+        for code in (*self.select, *self.ignore, *(c for v in self.per_file_ignores.values() for c in v)):
+            _validate_code(code)
+
+    def enabled(self, code: str, path: str = "") -> bool:
+        """Whether ``code`` is reported (for ``path``, relative to the root)."""
+        if not any(code.startswith(p) for p in self.select):
+            return False
+        if any(code.startswith(p) for p in self.ignore):
+            return False
+        return not any(
+            _matches(path, pattern) and any(code.startswith(p) for p in codes)
+            for pattern, codes in self.per_file_ignores.items()
+        )
+
+    def excluded(self, path: str) -> bool:
+        """Whether ``path`` (relative to the root) is excluded from the scan."""
+        return any(_matches(path, pattern) for pattern in self.exclude)
+
+    def is_streaming(self, path: str) -> bool:
+        """Whether ``path`` belongs to a Lambda listed as streaming."""
+        return any(_matches(path, pattern) for pattern in self.streaming)
+
+
+def _validate_code(code: str) -> None:
+    if (
+        not isinstance(code, str)
+        or not any(rule.startswith(code.upper()) for rule in RULES)
+        or code != code.upper()
+    ):
+        raise ConfigError(f"unknown rule code or prefix {code!r} (see `xray-exclusive check --list-rules`)")
+
+
+def _matches(path: str, pattern: str) -> bool:
+    if not path:
+        return False
+    pattern = pattern.strip("/")
+    pure = PurePosixPath(path)
+    return any(fnmatch.fnmatchcase(str(p), pattern) for p in (pure, *pure.parents) if str(p) != ".")
+
+
+def _strings(table: Mapping[str, object], key: str, source: Path) -> tuple[str, ...]:
+    value = table.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{source}: [tool.xray-exclusive] {key} must be a list of strings")
+    return tuple(value)
+
+
+def find_pyproject(start: Path) -> Path | None:
+    """The nearest ``pyproject.toml`` at or above ``start``."""
+    start = start.resolve()
+    for directory in (start, *start.parents) if start.is_dir() else start.parents:
+        candidate = directory / "pyproject.toml"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_config(pyproject: Path | None) -> CheckConfig:
+    """Read ``[tool.xray-exclusive]`` (no file, or no table: the defaults, rooted at the file's directory).
+
+    Example:
+        >>> load_config(None).select
+        ('XE',)
+    """
+    if pyproject is None:
+        return CheckConfig()
+    try:
+        document = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise ConfigError(f"{pyproject}: {error}") from error
+    table = document.get("tool", {}).get("xray-exclusive", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{pyproject}: [tool.xray-exclusive] must be a table")
+    unknown = sorted(set(table) - _KEYS)
+    if unknown:
+        raise ConfigError(
+            f"{pyproject}: unknown [tool.xray-exclusive] keys {unknown}; known: {sorted(_KEYS)}"
+        )
+    per_file = table.get("per-file-ignores", {})
+    if not isinstance(per_file, dict):
+        raise ConfigError(f"{pyproject}: [tool.xray-exclusive.per-file-ignores] must be a table")
+    return CheckConfig(
+        select=_strings(table, "select", pyproject) or ("XE",),
+        ignore=_strings(table, "ignore", pyproject),
+        exclude=_strings(table, "exclude", pyproject),
+        streaming=_strings(table, "streaming", pyproject),
+        per_file_ignores={k: _strings(per_file, k, pyproject) for k in per_file},
+        root=pyproject.parent.resolve(),
+    )
+
+
+def with_overrides(
+    config: CheckConfig,
+    *,
+    select: Iterable[str] = (),
+    ignore: Iterable[str] = (),
+    streaming: Iterable[str] = (),
+) -> CheckConfig:
+    """The configuration with command-line options applied (``--select`` replaces, the others extend)."""
+    select, ignore, streaming = tuple(select), tuple(ignore), tuple(streaming)
+    return CheckConfig(
+        select=select or config.select,
+        ignore=config.ignore + ignore,
+        exclude=config.exclude,
+        streaming=config.streaming + streaming,
+        per_file_ignores=config.per_file_ignores,
+        root=config.root,
+    )

@@ -1,0 +1,191 @@
+"""Output formats: ruff-like text, JSON, SARIF 2.1.0; the rule list; the rules' documentation page."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ._model import PARSE_ERROR, Finding, Rule
+from ._rules import RULES
+
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+DOCS_URL = "https://github.com/xray-exclusive/xray-exclusive/blob/main/docs/check-rules.md"
+
+
+def text(findings: list[Finding], errors: list[Finding], files: int) -> str:
+    """One ``path:line:col: CODE message`` line per finding, then a summary.
+
+    Example:
+        >>> print(text([Finding("a.py", 1, 1, "XE002", "error", "AsyncContext configured")], [], 3))
+        a.py:1:1: XE002 AsyncContext configured
+        Found 1 finding (1 error, 0 warnings) in 3 files checked.
+    """
+    lines = [f.text() for f in sorted([*errors, *findings])]
+    errors_count = sum(f.severity == "error" for f in findings)
+    noun = "finding" if len(findings) == 1 else "findings"
+    summary = (
+        f"Found {len(findings)} {noun} ({errors_count} error{'' if errors_count == 1 else 's'}, "
+        f"{len(findings) - errors_count} warning{'' if len(findings) - errors_count == 1 else 's'}) "
+        f"in {files} file{'' if files == 1 else 's'} checked."
+        if findings
+        else f"All checks passed ({files} file{'' if files == 1 else 's'} checked)."
+    )
+    if errors:
+        summary += f" {len(errors)} file{'' if len(errors) == 1 else 's'} could not be parsed."
+    return "\n".join([*lines, summary])
+
+
+def as_json(findings: list[Finding], errors: list[Finding]) -> str:
+    """A JSON array, one object per finding or parse error, sorted by place.
+
+    Example:
+        >>> json.loads(as_json([Finding("a.py", 2, 5, "XE002", "error", "m")], []))[0]["spec"]
+        ['FR-037']
+    """
+    items = [
+        {
+            "code": f.code,
+            "name": RULES[f.code].name if f.code in RULES else "parse-error",
+            "severity": f.severity,
+            "message": f.message,
+            "path": f.path,
+            "line": f.line,
+            "column": f.col,
+            "spec": list(RULES[f.code].spec) if f.code in RULES else [],
+        }
+        for f in sorted([*errors, *findings])
+    ]
+    return json.dumps(items, indent=2)
+
+
+def _sarif_rule(rule: Rule) -> dict[str, Any]:
+    return {
+        "id": rule.code,
+        "name": rule.name,
+        "shortDescription": {"text": rule.message},
+        "fullDescription": {"text": rule.rationale},
+        "helpUri": f"{DOCS_URL}#{rule.code.lower()}-{rule.name}",
+        "help": {"text": f"{rule.message}. {rule.rationale} Enforces {', '.join(rule.spec)}."},
+        "defaultConfiguration": {"level": rule.severity},
+        "properties": {"tags": [rule.kind, *rule.spec]},
+    }
+
+
+def _location(f: Finding) -> dict[str, Any]:
+    return {
+        "physicalLocation": {
+            "artifactLocation": {"uri": f.path, "uriBaseId": "%SRCROOT%"},
+            "region": {"startLine": f.line, "startColumn": f.col},
+        }
+    }
+
+
+def sarif(findings: list[Finding], errors: list[Finding], version: str) -> str:
+    """A SARIF 2.1.0 log (GitHub code scanning): every rule, each finding, parse errors as notifications.
+
+    Example:
+        >>> log = json.loads(sarif([Finding("a.py", 2, 5, "XE002", "error", "m")], [], "0.1.0"))
+        >>> log["version"], log["runs"][0]["results"][0]["ruleId"]
+        ('2.1.0', 'XE002')
+    """
+    rules = list(RULES.values())
+    index = {rule.code: i for i, rule in enumerate(rules)}
+    results = [
+        {
+            "ruleId": f.code,
+            "ruleIndex": index[f.code],
+            "level": f.severity,
+            "message": {"text": f.message},
+            "locations": [_location(f)],
+        }
+        for f in sorted(findings)
+    ]
+    notifications = [
+        {
+            "descriptor": {"id": PARSE_ERROR},
+            "level": "error",
+            "message": {"text": f.message},
+            "locations": [_location(f)],
+        }
+        for f in sorted(errors)
+    ]
+    run: dict[str, Any] = {
+        "tool": {
+            "driver": {
+                "name": "xray-exclusive",
+                "version": version,
+                "informationUri": DOCS_URL,
+                "rules": [_sarif_rule(rule) for rule in rules],
+            }
+        },
+        "results": results,
+        "invocations": [{"executionSuccessful": not errors, "toolExecutionNotifications": notifications}],
+    }
+    return json.dumps({"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}, indent=2)
+
+
+def rule_list() -> str:
+    """``--list-rules``: code, severity, kind, spec and message, one rule per line.
+
+    Example:
+        >>> rule_list().splitlines()[0].split()[:3]
+        ['XE001', 'error', 'python']
+    """
+    return "\n".join(
+        f"{r.code}  {r.severity:<7}  {r.kind:<10}  {','.join(r.spec):<22}  {r.name}: {r.message}"
+        for r in RULES.values()
+    )
+
+
+_FENCE = {"python": "python", "terraform": "hcl", "dockerfile": "dockerfile", "collector": "yaml"}
+
+
+def rules_markdown() -> str:
+    """The body of ``docs/check-rules.md``: each rule with its message, rationale, a bad and a good example.
+
+    Example:
+        >>> "## XE001 otel-aws-sdk-instrumentation" in rules_markdown()
+        True
+    """
+    parts = [
+        "<!-- Generated by `python -m xray_exclusive.check --rules-markdown`; a test keeps it current. -->",
+        "# Checker rules",
+        "",
+        "Every rule of `xray-exclusive check` (see [checker.md](checker.md)), with the spec requirement it "
+        "enforces, an example that raises it and the fix. `XE000` is not a rule: it marks a file that could "
+        "not be read or parsed (exit status 2).",
+        "",
+        "| Code | Name | Severity | File kind | Spec |",
+        "|---|---|---|---|---|",
+        *(
+            f"| [{r.code}](#{r.code.lower()}-{r.name}) | {r.name} | {r.severity} | {r.kind} "
+            f"| {', '.join(r.spec)} |"
+            for r in RULES.values()
+        ),
+    ]
+    for r in RULES.values():
+        fence = _FENCE[r.kind]
+        scope = " Only in streaming Lambdas." if r.streaming_only else ""
+        parts += [
+            "",
+            f"## {r.code} {r.name}",
+            "",
+            f"**{r.severity}** · {r.kind} · {', '.join(r.spec)}.{scope}",
+            "",
+            f"{r.message[0].upper()}{r.message[1:]}.",
+            "",
+            r.rationale,
+            "",
+            f"Bad (`{r.filename}`):",
+            "",
+            f"```{fence}",
+            r.bad.rstrip("\n"),
+            "```",
+            "",
+            f"Good (`{r.filename}`):",
+            "",
+            f"```{fence}",
+            r.good.rstrip("\n"),
+            "```",
+        ]
+    return "\n".join(parts) + "\n"
