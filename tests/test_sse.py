@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
+from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -180,3 +183,30 @@ def test_retry_only_with_digits() -> None:
     parser = SSEParser()
     parser.feed("retry: 10s\n\nretry: 2500\n\nretry: -1\n\n")
     assert parser.retry == 2500
+
+
+VECTORS = json.loads((Path(__file__).parent / "data" / "sse_vectors.json").read_text(encoding="utf-8"))[
+    "vectors"
+]
+
+
+def _chunkings(wire: bytes) -> list[list[bytes]]:
+    """The whole stream, byte by byte, and split in two at every position."""
+    return [
+        [wire],
+        [wire[i : i + 1] for i in range(len(wire))],
+        *([wire[:k], wire[k:]] for k in range(1, len(wire))),
+    ]
+
+
+@pytest.mark.parametrize("vector", VECTORS, ids=[v["name"] for v in VECTORS])
+def test_shared_parser_vectors(vector: dict[str, Any]) -> None:
+    """The same vectors as the browser client's parser (tests/js/sse_client.test.mjs)."""
+    wire = vector["stream"].encode("utf-8")
+    expected = [Event(e["data"], e["event"], e["id"]) for e in vector["events"]]
+    for chunks in _chunkings(wire):
+        parser = SSEParser()
+        received = [event for chunk in chunks for event in parser.feed_bytes(chunk)]
+        assert received == expected, chunks
+        assert parser.retry == vector["retry"]
+        assert parser.last_event_id == vector["lastEventId"]

@@ -9,6 +9,7 @@ Example:
 
 from __future__ import annotations
 
+from ._assets import browser_client_path
 from ._collector import Collector, CollectorError, Trace, TraceStore, decode_otlp, parse_datagram
 from ._convert import span_to_document, xray_trace_id
 from ._demo import run_demo
@@ -19,6 +20,7 @@ __all__ = [
     "CollectorError",
     "Trace",
     "TraceStore",
+    "browser_client_path",
     "decode_otlp",
     "parse_datagram",
     "render_html",

@@ -20,6 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from ._assets import browser_client_path
 from ._convert import attributes, span_to_document
 
 __all__ = ["Collector", "CollectorError", "Trace", "TraceStore"]
@@ -249,6 +250,10 @@ class Collector:
             def do_GET(self) -> None:
                 if self.path in ("/", "/index.html") and collector._page is not None:
                     self._answer(200, collector._page().encode(), "text/html; charset=utf-8")
+                elif self.path == "/sse-client.js":
+                    # The reference browser client, for pages served next to the live view.
+                    body = browser_client_path().read_bytes()
+                    self._answer(200, body, "text/javascript; charset=utf-8")
                 elif self.path == "/traces.json":
                     data = [
                         {"trace_id": t.trace_id, "documents": list(t.documents.values())}

@@ -24,24 +24,15 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, TextIO
 
+from ._assets import data_dir
 from ._collector import UDP_HEADER, Collector
 from ._view import render_html, render_text
 
 __all__ = ["run_demo"]
 
 
-def _lambdas_dir() -> Path:
-    packaged = Path(__file__).with_name("lambdas")
-    if packaged.is_dir():
-        return packaged
-    repository = Path(__file__).resolve().parents[3] / "examples" / "lambdas"
-    if repository.is_dir():
-        return repository
-    raise FileNotFoundError("the demo Lambdas (examples/lambdas) are not installed with this copy")
-
-
 def _load(name: str) -> ModuleType:
-    path = _lambdas_dir() / f"{name}.py"
+    path = data_dir("lambdas") / f"{name}.py"
     spec = importlib.util.spec_from_file_location(f"xray_exclusive_demo_{name}", path)
     if spec is None or spec.loader is None:
         raise FileNotFoundError(f"cannot load the demo Lambda {path}")
