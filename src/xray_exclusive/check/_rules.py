@@ -112,6 +112,58 @@ processors:
 """
 
 
+_ANNOTATED = """\
+from aws_lambda_powertools import Tracer
+
+tracer = Tracer()
+
+
+def poll({argument}):
+    with tracer.provider.in_subsegment("poll") as subsegment:
+        subsegment.put_annotation({annotation})
+"""
+
+_ALARM = """\
+resource "aws_cloudwatch_metric_alarm" "{name}" {{
+  alarm_name          = "{alarm}"
+  namespace           = "{namespace}"
+  metric_name         = "{metric}"
+  statistic           = "{statistic}"
+  period              = 300
+  evaluation_periods  = {periods}
+  threshold           = 1
+  comparison_operator = "{operator}"
+  treat_missing_data  = "{treat}"
+}}
+"""
+
+
+def _canary_alarm(treat: str) -> str:
+    return _ALARM.format(
+        name="canary_health",
+        alarm="canary-health",
+        namespace="XRayExclusive/Canary",
+        metric="CanaryHealth",
+        statistic="Minimum",
+        periods=2,
+        operator="LessThanThreshold",
+        treat=treat,
+    )
+
+
+def _audit_alarm(treat: str) -> str:
+    return _ALARM.format(
+        name="audit_trail_failures",
+        alarm="audit-trail-failures",
+        namespace="SentimentAnalyzer/Reliability",
+        metric="AuditTrailFailures",
+        statistic="Sum",
+        periods=1,
+        operator="GreaterThanOrEqualToThreshold",
+        treat=treat,
+    )
+
+
 def _collector(
     pipeline: str = "batch, decouple",
     receiver: str = "otlp",
@@ -477,26 +529,8 @@ def poll():
         spec=("FR-006", "FR-008", "FR-009"),
         rationale="The X-Ray SDK silently ignores annotations whose value is not str, number or bool.",
         filename="handler.py",
-        bad="""\
-from aws_lambda_powertools import Tracer
-
-tracer = Tracer()
-
-
-def poll():
-    with tracer.provider.in_subsegment("poll") as subsegment:
-        subsegment.put_annotation("sentiment_type", None)
-""",
-        good="""\
-from aws_lambda_powertools import Tracer
-
-tracer = Tracer()
-
-
-def poll(sentiment):
-    with tracer.provider.in_subsegment("poll") as subsegment:
-        subsegment.put_annotation("sentiment_type", sentiment or "none")
-""",
+        bad=_ANNOTATED.format(argument="", annotation='"sentiment_type", None'),
+        good=_ANNOTATED.format(argument="sentiment", annotation='"sentiment_type", sentiment or "none"'),
     ),
     Rule(
         code="XE014",
@@ -508,26 +542,8 @@ def poll(sentiment):
         rationale="The X-Ray SDK drops an annotation whose key has any other character, with only a "
         "warning log.",
         filename="handler.py",
-        bad="""\
-from aws_lambda_powertools import Tracer
-
-tracer = Tracer()
-
-
-def poll(count):
-    with tracer.provider.in_subsegment("poll") as subsegment:
-        subsegment.put_annotation("item-count", count)
-""",
-        good="""\
-from aws_lambda_powertools import Tracer
-
-tracer = Tracer()
-
-
-def poll(count):
-    with tracer.provider.in_subsegment("poll") as subsegment:
-        subsegment.put_annotation("item_count", count)
-""",
+        bad=_ANNOTATED.format(argument="count", annotation='"item-count", count'),
+        good=_ANNOTATED.format(argument="count", annotation='"item_count", count'),
     ),
     Rule(
         code="XE015",
@@ -652,32 +668,8 @@ def handler(event, context):
         rationale="When the canary or the pipeline stops, the metric stops: a not-breaching alarm "
         "stays OK exactly when it should fire.",
         filename="alarms.tf",
-        bad="""\
-resource "aws_cloudwatch_metric_alarm" "canary_health" {
-  alarm_name          = "canary-health"
-  namespace           = "XRayExclusive/Canary"
-  metric_name         = "CanaryHealth"
-  statistic           = "Minimum"
-  period              = 300
-  evaluation_periods  = 2
-  threshold           = 1
-  comparison_operator = "LessThanThreshold"
-  treat_missing_data  = "notBreaching"
-}
-""",
-        good="""\
-resource "aws_cloudwatch_metric_alarm" "canary_health" {
-  alarm_name          = "canary-health"
-  namespace           = "XRayExclusive/Canary"
-  metric_name         = "CanaryHealth"
-  statistic           = "Minimum"
-  period              = 300
-  evaluation_periods  = 2
-  threshold           = 1
-  comparison_operator = "LessThanThreshold"
-  treat_missing_data  = "breaching"
-}
-""",
+        bad=_canary_alarm("notBreaching"),
+        good=_canary_alarm("breaching"),
     ),
     Rule(
         code="XE026",
@@ -690,32 +682,8 @@ resource "aws_cloudwatch_metric_alarm" "canary_health" {
         rationale="Error metrics are only written when something fails: a breaching alarm fires in "
         "every quiet period.",
         filename="alarms.tf",
-        bad="""\
-resource "aws_cloudwatch_metric_alarm" "audit_trail_failures" {
-  alarm_name          = "audit-trail-failures"
-  namespace           = "SentimentAnalyzer/Reliability"
-  metric_name         = "AuditTrailFailures"
-  statistic           = "Sum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = 1
-  comparison_operator = "GreaterThanOrEqualToThreshold"
-  treat_missing_data  = "breaching"
-}
-""",
-        good="""\
-resource "aws_cloudwatch_metric_alarm" "audit_trail_failures" {
-  alarm_name          = "audit-trail-failures"
-  namespace           = "SentimentAnalyzer/Reliability"
-  metric_name         = "AuditTrailFailures"
-  statistic           = "Sum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = 1
-  comparison_operator = "GreaterThanOrEqualToThreshold"
-  treat_missing_data  = "notBreaching"
-}
-""",
+        bad=_audit_alarm("breaching"),
+        good=_audit_alarm("notBreaching"),
     ),
     Rule(
         code="XE027",
