@@ -72,6 +72,17 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--config", help="a pyproject.toml (default: the nearest one above the first path)")
     check.add_argument("--list-rules", action="store_true", help="print every rule and exit")
     check.add_argument("--rules-markdown", action="store_true", help=argparse.SUPPRESS)
+    render = commands.add_parser("render", help="generate infrastructure from the fleet file")
+    render_commands = render.add_subparsers(dest="render_command", required=True)
+    terraform = render_commands.add_parser(
+        "terraform",
+        help="alarms, sampling rules, error group, billing alarms and dashboard as Terraform JSON",
+        description="Reads xray-exclusive.toml or [tool.xray-exclusive.fleet] (docs/render.md).",
+    )
+    terraform.add_argument("--fleet", type=Path, help="the fleet file (default: found here or above)")
+    terraform.add_argument(
+        "--out", type=Path, default=Path("."), help="directory or file (default ./xray-exclusive.tf.json)"
+    )
     return parser
 
 
@@ -101,6 +112,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             list_rules=args.list_rules,
             markdown=args.rules_markdown,
         )
+    if args.command == "render":
+        from .render._cli import render_terraform_command
+
+        return render_terraform_command(args.fleet, args.out)
     from .devtools import _commands
 
     if args.command == "collect":

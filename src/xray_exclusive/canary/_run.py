@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from ._alerting import Alert, AlertOutcome, send_alert
 from ._config import CanaryConfig, Clock, SystemClock
+from ._metrics import HEALTH_METRICS
 from ._probes import CloudWatchFigures, XRayFigures, probe_cloudwatch, probe_xray
 from ._state import update_consecutive_failures
 from ._taxonomy import Calls, PermanentError, error_code
@@ -185,11 +186,7 @@ def _report(
         "canary.trace.partial": 1.0 if result.xray.partial else 0.0,
         "CloudWatchPipelineHealth": 0.0 if cloudwatch_failed else 1.0,
     }
-    unit = {"trace_data_loss_ratio": "None"}
-    data = [
-        {"MetricName": name, "Value": value, "Unit": unit.get(name, "Count")}
-        for name, value in values.items()
-    ]
+    data = [{"MetricName": m.name, "Value": values[m.name], "Unit": m.unit} for m in HEALTH_METRICS]
     try:
         calls.call(
             "cloudwatch",

@@ -1,0 +1,302 @@
+"""The fleet description: ``xray-exclusive.toml`` or ``[tool.xray-exclusive.fleet]`` in ``pyproject.toml``."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from .. import paths
+
+Environment = Literal["dev", "preprod", "prod"]
+
+_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}\Z")
+_STATISTICS = frozenset({"SampleCount", "Average", "Sum", "Minimum", "Maximum"})
+_PERCENTILE = re.compile(r"p(\d{1,2}(\.\d{1,2})?|100)\Z")
+_COMPARISONS = frozenset(
+    {
+        "GreaterThanOrEqualToThreshold",
+        "GreaterThanThreshold",
+        "LessThanThreshold",
+        "LessThanOrEqualToThreshold",
+    }
+)
+_TREAT = frozenset({"breaching", "notBreaching", "ignore", "missing"})
+_CATALOGUE = {path.name: path for path in paths.ALL}
+
+
+class FleetError(ValueError):
+    """The fleet description is invalid; the message names the key and what is expected."""
+
+
+@dataclass(frozen=True)
+class FleetFunction:
+    """One Lambda of the fleet.
+
+    Example:
+        >>> FleetFunction("ingestion", timeout=60, failure_paths=("circuit_breaker_load",)).timeout
+        60
+    """
+
+    name: str
+    timeout: int
+    streaming: bool = False
+    failure_paths: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CustomMetric:
+    """An application metric that needs an alarm (FR-042); thresholds are documented in docs/render.md.
+
+    Example:
+        >>> DEFAULT_CUSTOM_METRICS[2].extended_statistic, DEFAULT_CUSTOM_METRICS[2].threshold
+        ('p95', 3000)
+    """
+
+    name: str
+    threshold: float
+    description: str
+    namespace: str = "SentimentAnalyzer"
+    statistic: str | None = "Sum"
+    extended_statistic: str | None = None
+    comparison: str = "GreaterThanOrEqualToThreshold"
+    period: int = 300
+    evaluation_periods: int = 1
+    treat_missing_data: str = "notBreaching"
+    dimensions: Mapping[str, str] = field(default_factory=dict)
+
+
+DEFAULT_CUSTOM_METRICS: tuple[CustomMetric, ...] = (
+    CustomMetric("StuckItems", 1, "items stuck in pending for more than 5 minutes", statistic="Maximum"),
+    CustomMetric("ConnectionAcquireFailures", 1, "SSE connection pool exhausted"),
+    CustomMetric(
+        "EventLatencyMs",
+        3000,
+        "SSE live-update latency above the 3 s SLO at p95",
+        statistic=None,
+        extended_statistic="p95",
+        comparison="GreaterThanThreshold",
+        evaluation_periods=3,
+    ),
+    CustomMetric("MetricsLambdaErrors", 1, "the monitoring Lambda itself failed"),
+    CustomMetric("HighLatencyAlert", 1, "ingestion latency above 30 s"),
+    CustomMetric(
+        "PollDurationMs",
+        2000,
+        "DynamoDB poll of the SSE Lambda slower than 2 s at p95",
+        statistic=None,
+        extended_statistic="p95",
+        comparison="GreaterThanThreshold",
+        evaluation_periods=3,
+    ),
+    CustomMetric("AnalysisErrors", 1, "analysis processing errors"),
+)
+"""The seven FR-042 metrics with their default alarm conditions; the fleet file may override each."""
+
+PRODUCTION_SAMPLING_RATE = 0.05
+"""Fixed rate of the production sampling rule when the fleet gives none: 5% after one trace per second.
+
+At $5 per million traces recorded, 5% of 10 million requests a month costs $2.50 and keeps enough
+traces to see every failure path at least daily; the canary and the failure-path metrics cover the 95%.
+"""
+
+
+@dataclass(frozen=True)
+class Fleet:
+    """Everything ``render_terraform`` needs.
+
+    Example:
+        >>> fleet = Fleet("dev", "arn:aws:sns:eu-west-1:123456789012:alerts", (FleetFunction("f", 30),))
+        >>> fleet.sampling_rate, fleet.prefix
+        (1.0, 'fleet-dev')
+    """
+
+    environment: Environment
+    alert_topic: str
+    functions: tuple[FleetFunction, ...]
+    service: str = "fleet"
+    production_sampling_rate: float = PRODUCTION_SAMPLING_RATE
+    canary: bool = True
+    canary_namespace: str = "XRayExclusive/Canary"
+    billing_thresholds: tuple[float, ...] = (10, 25, 50)
+    billing_service_name: str = "AWSXRay"
+    custom_metrics: tuple[CustomMetric, ...] = DEFAULT_CUSTOM_METRICS
+
+    @property
+    def prefix(self) -> str:
+        """``{service}-{environment}``: the start of every generated name."""
+        return f"{self.service}-{self.environment}"
+
+    @property
+    def sampling_rate(self) -> float:
+        """100% in dev and preprod (FR-034), the production rate in prod."""
+        return 1.0 if self.environment in ("dev", "preprod") else self.production_sampling_rate
+
+
+def _expect(table: Mapping[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
+    value = table[key]
+    if isinstance(value, bool) and kind in (int, float, (int, float)):
+        raise FleetError(f"{where}.{key} must be a number, not {value!r}")
+    if not isinstance(value, kind):
+        names = " or ".join(k.__name__ for k in (kind if isinstance(kind, tuple) else (kind,)))
+        raise FleetError(f"{where}.{key} must be a {names}, not {value!r}")
+    return value
+
+
+def _unknown(table: Mapping[str, Any], known: set[str], where: str) -> None:
+    extra = sorted(set(table) - known)
+    if extra:
+        raise FleetError(f"{where}: unknown keys {extra}; known: {sorted(known)}")
+
+
+def _function(table: Mapping[str, Any], index: int) -> FleetFunction:
+    where = f"functions[{index}]"
+    if not isinstance(table, Mapping):
+        raise FleetError(f"{where} must be a table")
+    _unknown(table, {"name", "timeout", "streaming", "failure_paths"}, where)
+    for key in ("name", "timeout"):
+        if key not in table:
+            raise FleetError(f"{where}: `{key}` is required")
+    name = _expect(table, "name", str, where)
+    if not _NAME.match(name):
+        raise FleetError(f"{where}.name {name!r} is not a Lambda function name ([A-Za-z0-9_.-], 1-64)")
+    timeout = _expect(table, "timeout", int, where)
+    if not 1 <= timeout <= 900:
+        raise FleetError(f"{where}.timeout must be 1-900 seconds, not {timeout}")
+    streaming = _expect(table, "streaming", bool, where) if "streaming" in table else False
+    chosen = _expect(table, "failure_paths", list, where) if "failure_paths" in table else []
+    for path in chosen:
+        if path not in _CATALOGUE:
+            raise FleetError(f"{where}.failure_paths: {path!r} is not in the catalogue {sorted(_CATALOGUE)}")
+    return FleetFunction(name, timeout, streaming, tuple(dict.fromkeys(chosen)))
+
+
+def _custom(table: Mapping[str, Any], index: int) -> CustomMetric:
+    where = f"custom_metrics[{index}]"
+    known = {f for f in CustomMetric.__dataclass_fields__}
+    if not isinstance(table, Mapping):
+        raise FleetError(f"{where} must be a table")
+    _unknown(table, known, where)
+    if "name" not in table:
+        raise FleetError(f"{where}: `name` is required")
+    base = next((m for m in DEFAULT_CUSTOM_METRICS if m.name == table["name"]), None)
+    if base is None and "threshold" not in table:
+        raise FleetError(f"{where}: `threshold` is required for a metric not in FR-042's list")
+    values = {k: v for k, v in table.items()}
+    if "extended_statistic" in values and "statistic" not in values:
+        values["statistic"] = None
+    if "dimensions" in values:
+        values["dimensions"] = dict(_expect(table, "dimensions", Mapping, where))
+    for key, kind in (("threshold", (int, float)), ("period", int), ("evaluation_periods", int)):
+        if key in values:
+            _expect(values, key, kind, where)
+    for key in ("name", "namespace", "description", "comparison", "treat_missing_data"):
+        if key in values:
+            _expect(values, key, str, where)
+    if not all(
+        isinstance(k, str) and isinstance(v, str) and v for k, v in values.get("dimensions", {}).items()
+    ):
+        raise FleetError(f"{where}.dimensions must map names to non-empty strings")
+    metric = replace(base, **values) if base else CustomMetric(description="", **values)
+    bad_period = metric.period not in (10, 30) and (metric.period < 60 or metric.period % 60 != 0)
+    if bad_period or metric.evaluation_periods < 1:
+        raise FleetError(f"{where}: period must be 10, 30 or a multiple of 60; evaluation_periods at least 1")
+    if metric.threshold != metric.threshold:
+        raise FleetError(f"{where}.threshold must be a number")
+    if (metric.statistic is None) == (metric.extended_statistic is None):
+        raise FleetError(f"{where}: give `statistic` or `extended_statistic`, not both")
+    if metric.statistic is not None and metric.statistic not in _STATISTICS:
+        raise FleetError(f"{where}.statistic must be one of {sorted(_STATISTICS)}")
+    if metric.extended_statistic is not None and not _PERCENTILE.match(metric.extended_statistic):
+        raise FleetError(f"{where}.extended_statistic must look like p95 or p99.9")
+    if metric.comparison not in _COMPARISONS:
+        raise FleetError(f"{where}.comparison must be one of {sorted(_COMPARISONS)}")
+    if metric.treat_missing_data not in _TREAT:
+        raise FleetError(f"{where}.treat_missing_data must be one of {sorted(_TREAT)}")
+    return metric
+
+
+def parse_fleet(table: Mapping[str, Any], where: str = "fleet") -> Fleet:
+    """Validate a fleet table (already read from TOML); raises ``FleetError`` naming the bad key.
+
+    Example:
+        >>> parse_fleet({"environment": "prod", "alert_topic": "arn:aws:sns:eu-west-1:1:a",
+        ...              "functions": [{"name": "ingestion", "timeout": 60}]}).sampling_rate
+        0.05
+    """
+    known = {
+        "environment", "alert_topic", "functions", "service", "production_sampling_rate", "canary",
+        "canary_namespace", "billing_thresholds", "billing_service_name", "custom_metrics",
+    }  # fmt: skip
+    _unknown(table, known, where)
+    for key in ("environment", "alert_topic", "functions"):
+        if key not in table:
+            raise FleetError(f"{where}: `{key}` is required")
+    environment = table["environment"]
+    if environment not in ("dev", "preprod", "prod"):
+        raise FleetError(f"{where}.environment must be dev, preprod or prod, not {environment!r}")
+    alert_topic = _expect(table, "alert_topic", str, where)
+    if not (alert_topic.startswith("arn:aws") or alert_topic.startswith("${")):
+        raise FleetError(f"{where}.alert_topic must be an SNS topic ARN or a Terraform reference ${{...}}")
+    functions = tuple(_function(f, i) for i, f in enumerate(_expect(table, "functions", list, where)))
+    if not functions:
+        raise FleetError(f"{where}.functions: list at least one function")
+    names = [f.name for f in functions]
+    if len(set(names)) != len(names):
+        raise FleetError(
+            f"{where}.functions: duplicate names {sorted({n for n in names if names.count(n) > 1})}"
+        )
+    options: dict[str, Any] = {}
+    if "service" in table:
+        service = _expect(table, "service", str, where)
+        if not re.fullmatch(r"[A-Za-z0-9-]{1,24}", service):
+            raise FleetError(f"{where}.service must be 1-24 of [A-Za-z0-9-]")
+        options["service"] = service
+    if "production_sampling_rate" in table:
+        rate = float(_expect(table, "production_sampling_rate", (int, float), where))
+        if not 0 <= rate <= 1:
+            raise FleetError(f"{where}.production_sampling_rate must be between 0 and 1")
+        options["production_sampling_rate"] = rate
+    if "canary" in table:
+        options["canary"] = _expect(table, "canary", bool, where)
+    for key in ("canary_namespace", "billing_service_name"):
+        if key in table:
+            options[key] = _expect(table, key, str, where)
+    if "billing_thresholds" in table:
+        thresholds = _expect(table, "billing_thresholds", list, where)
+        if not thresholds or not all(isinstance(t, int | float) and t > 0 for t in thresholds):
+            raise FleetError(f"{where}.billing_thresholds must be a list of positive amounts in USD")
+        options["billing_thresholds"] = tuple(sorted(thresholds))
+    if "custom_metrics" in table:
+        given = [_custom(m, i) for i, m in enumerate(_expect(table, "custom_metrics", list, where))]
+        merged = {m.name: m for m in DEFAULT_CUSTOM_METRICS}
+        merged.update({m.name: m for m in given})
+        options["custom_metrics"] = tuple(merged.values())
+    return Fleet(environment, alert_topic, functions, **options)
+
+
+def load_fleet(path: Path) -> Fleet:
+    r"""Read ``xray-exclusive.toml`` (fleet at top level) or a pyproject.toml ``[tool.xray-exclusive.fleet]``.
+
+    Example:
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     file = Path(tmp, "xray-exclusive.toml")
+        ...     _ = file.write_text('environment = "dev"\nalert_topic = "arn:aws:sns:eu-west-1:1:a"\n'
+        ...                         '[[functions]]\nname = "f"\ntimeout = 30\n')
+        ...     load_fleet(file).functions[0].name
+        'f'
+    """
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise FleetError(f"{path}: {error}") from error
+    if path.name == "pyproject.toml":
+        table = document.get("tool", {}).get("xray-exclusive", {}).get("fleet")
+        if not isinstance(table, dict):
+            raise FleetError(f"{path}: no [tool.xray-exclusive.fleet] table")
+        return parse_fleet(table, "[tool.xray-exclusive.fleet]")
+    return parse_fleet(document, path.name)
