@@ -1,5 +1,5 @@
-"""render: every metric the library really emits has its alarm (walked from real EMF lines), the Terraform JSON
-uses the AWS provider's argument names, the dashboard lists every alarm, and the checker finds the output clean."""
+"""render: every metric the library really emits has its alarm (walked from real EMF lines); the Terraform
+JSON uses the AWS provider's argument names; the dashboard lists every alarm; the checker finds it clean."""
 
 from __future__ import annotations
 
