@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pathlib
+import re
 import subprocess
 import sys
 
@@ -78,11 +79,34 @@ def test_sse_lambda_container_structure() -> None:
     assert base.startswith("FROM python:3.13-slim@sha256:") and len(base.split("@sha256:")[1]) == 64
     assert 'ENTRYPOINT ["python", "-m", "xray_exclusive.runtime"]' in instructions
     assert 'CMD ["handler.handler"]' in instructions
-    assert "COPY layer/extensions/ /opt/extensions/" in instructions
+    assert "COPY --from=collector /opt/extensions/ /opt/extensions/" in instructions
     assert any("--require-hashes" in line for line in instructions)
     assert not any("AWS_LAMBDA_EXEC_WRAPPER" in line or "OTEL_PROPAGATORS" in line for line in instructions)
-    config = yaml.safe_load((here / "collector.yaml").read_text())
+    config = yaml.safe_load((ROOT / "examples" / "collector" / "collector.yaml").read_text())
     processors = config["service"]["pipelines"]["traces"]["processors"]
     assert processors[-1] == "decouple"  # last, or the invocation waits for X-Ray
     assert config["receivers"]["otlp"]["protocols"]["http"]["endpoint"] == "localhost:4318"
     assert "awsxray" in config["service"]["pipelines"]["traces"]["exporters"]
+
+
+def test_collector_build_has_exactly_the_components_of_its_configuration() -> None:
+    """examples/collector: the extension is built with the components collector.yaml uses, no more."""
+    import yaml
+
+    here = ROOT / "examples" / "collector"
+    config = yaml.safe_load((here / "collector.yaml").read_text())
+    pipeline = config["service"]["pipelines"]["traces"]
+    used = {
+        *(f"receiver.{r}" for r in pipeline["receivers"]),
+        *(f"processor.{p}" for p in pipeline["processors"]),
+        *(f"exporter.{e}" for e in pipeline["exporters"]),
+    }
+    dockerfile = (here / "Dockerfile").read_text()
+    [tags] = re.findall(r'BUILDTAGS="([^"]+)"', dockerfile)
+    built = {t.removeprefix("lambdacomponents.") for t in tags.split(",")} - {"custom"}
+    assert built == used == {"receiver.otlp", "processor.batch", "processor.decouple", "exporter.awsxray"}
+    assert pipeline["processors"][-1] == "decouple"
+    go = (here / "awsxray.go").read_text()
+    assert "lambdacomponents.exporter.awsxray" in go.splitlines()[0] and "awsxrayexporter.NewFactory" in go
+    assert "COPY collector.yaml /opt/collector-config/config.yaml" in dockerfile
+    assert "/opt/extensions/collector" in dockerfile

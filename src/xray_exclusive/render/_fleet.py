@@ -99,8 +99,8 @@ DEFAULT_CUSTOM_METRICS: tuple[CustomMetric, ...] = (
 PRODUCTION_SAMPLING_RATE = 0.05
 """Fixed rate of the production sampling rule when the fleet gives none: 5% after one trace per second.
 
-At $5 per million traces recorded, 5% of 10 million requests a month costs $2.50 and keeps enough
-traces to see every failure path at least daily; the canary and the failure-path metrics cover the 95%.
+The reservoir (one trace a second) dominates the cost at moderate traffic: docs/render.md works an example.
+Failure-path metrics are written for every occurrence, so what is not sampled is still counted and alarmed.
 """
 
 
