@@ -2,6 +2,7 @@
 
     python examples/sendgrid_notification.py
 
+The code is the reference Notification Lambda's (``examples/lambdas/notification.py``).
 SendGrid's SDK posts through ``python-http-client`` over ``urllib``, which
 the X-Ray SDK does not patch. With the real SDK, the wiring is::
 
@@ -26,14 +27,16 @@ import json
 import os
 import secrets
 import socket
+import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
-from xray_exclusive import current_trace_id, http_subsegment
+from xray_exclusive import current_trace_id
+
+LAMBDAS = Path(__file__).resolve().parent / "lambdas"
 
 
 class FakeSendGrid(BaseHTTPRequestHandler):
@@ -50,31 +53,6 @@ class FakeSendGrid(BaseHTTPRequestHandler):
         pass
 
 
-def send_email(base_url: str, recipients: list[str], want_status: int) -> str:
-    """The Notification Lambda's code: send, and on failure continue (the caller retries later)."""
-    body = json.dumps({"personalizations": [{"to": [{"email": r} for r in recipients]}]}).encode()
-    request = urllib.request.Request(
-        f"{base_url}/v3/mail/send",
-        data=body,
-        method="POST",
-        headers={"Authorization": "Bearer SG.secret", "X-Want-Status": str(want_status)},
-    )
-    try:
-        with (
-            http_subsegment(
-                "sendgrid",
-                method="POST",
-                url=f"{base_url}/v3/mail/send?api_key=SG.secret",  # the query string never reaches X-Ray
-                annotations={"recipient_count": len(recipients)},
-            ) as call,
-            urllib.request.urlopen(request, timeout=2) as response,
-        ):
-            call.status(response.status)
-            return f"sent ({response.status})"
-    except urllib.error.URLError as exc:
-        return f"not sent ({exc}); queued for retry"
-
-
 def main() -> int:
     daemon = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     daemon.bind(("127.0.0.1", 0))
@@ -86,6 +64,10 @@ def main() -> int:
         AWS_XRAY_DAEMON_ADDRESS=address,
         _X_AMZN_TRACE_ID=f"Root={root};Parent=53995c3f42cd8ad8;Sampled=1",
     )
+    # Imported once the environment is a Lambda's: Powertools decides at Tracer() whether it is in Lambda.
+    sys.path.insert(0, str(LAMBDAS))
+    from notification import send_email
+
     server = ThreadingHTTPServer(("127.0.0.1", 0), FakeSendGrid)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     live = f"http://127.0.0.1:{server.server_address[1]}"

@@ -2,10 +2,10 @@
 
     python examples/seven_paths.py
 
-It plays one sampled Lambda invocation on this machine: a loopback UDP socket
-stands in for the X-Ray daemon, the failures are real exceptions (botocore
-``ClientError`` objects built as botocore builds them), and the caller's
-catch-and-continue code is left exactly as it was. It prints each X-Ray
+It plays one sampled invocation of the reference Ingestion Lambda (``examples/lambdas/ingestion.py``) on
+this machine: a loopback UDP socket stands in for the X-Ray daemon, the failures are real exceptions
+(botocore ``ClientError`` objects built as botocore builds them), and the caller's catch-and-continue code
+is left exactly as it was. It prints each X-Ray
 subsegment the SDK sent and each CloudWatch EMF metric line written to stdout.
 No AWS account, no network beyond 127.0.0.1.
 """
@@ -18,97 +18,11 @@ import json
 import os
 import secrets
 import socket
-import threading
+import sys
 import time
-from typing import Any
+from pathlib import Path
 
-from botocore.exceptions import ClientError
-
-from xray_exclusive import failure_path, paths
-
-
-def client_error(code: str, status: int, operation: str) -> ClientError:
-    response: Any = {
-        "Error": {"Code": code, "Message": f"simulated {code}"},
-        "ResponseMetadata": {"HTTPStatusCode": status},
-    }
-    return ClientError(response, operation)
-
-
-# --- the Ingestion Lambda's code, with failure_path added around each silent failure ---
-
-
-def load_breaker_state() -> str:
-    try:
-        with failure_path(paths.CIRCUIT_BREAKER_LOAD):
-            raise client_error("ProvisionedThroughputExceededException", 400, "GetItem")
-    except ClientError:
-        return "closed"  # unchanged: fall back to the default state
-
-
-def save_breaker_state() -> bool:
-    try:
-        with failure_path(paths.CIRCUIT_BREAKER_SAVE):
-            raise client_error("InternalServerError", 500, "PutItem")
-    except ClientError:
-        return False
-
-
-def persist_audit_event() -> bool:
-    try:
-        with failure_path(paths.AUDIT_TRAIL_PERSIST):
-            raise client_error("AccessDeniedException", 403, "PutItem")
-    except ClientError:
-        return False
-
-
-def publish_notification() -> None:
-    try:
-        with failure_path(paths.DOWNSTREAM_NOTIFICATION_PUBLISH):
-            raise ConnectionResetError("SNS connection reset")
-    except ConnectionResetError:
-        return None
-
-
-def fanout(ticker: str) -> None:
-    with failure_path(paths.TIMESERIES_FANOUT_BATCH_WRITE, annotations={"ticker": ticker}) as fp:
-        unprocessed = [{"resolution": "1m"}, {"resolution": "5m"}]  # what BatchWriteItem left after retries
-        if unprocessed:
-            fp.fail(
-                "unprocessed items after retries",
-                count=len(unprocessed),
-                unprocessed_count=len(unprocessed),
-                resolutions=",".join(sorted({u["resolution"] for u in unprocessed})),
-            )
-
-
-def self_heal(source_ids: list[str]) -> None:
-    for source_id in source_ids:  # one subsegment per item, inside the loop
-        try:
-            with failure_path(paths.SELF_HEALING_ITEM_FETCH, annotations={"source_id": source_id}):
-                if source_id == "newsapi#2":
-                    raise client_error("ResourceNotFoundException", 400, "GetItem")
-        except ClientError:
-            continue
-
-
-def parallel_fetch() -> None:
-    errors: list[str] = []
-    lock = threading.Lock()
-
-    def fetch(source: str) -> None:
-        if source in ("tiingo", "finnhub"):
-            with lock:
-                errors.append(f"{source}: timed out")
-
-    threads = [threading.Thread(target=fetch, args=(s,)) for s in ("tiingo", "finnhub", "newsapi", "alpaca")]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    with failure_path(paths.PARALLEL_FETCH_AGGREGATE, annotations={"source_count": len(threads)}) as fp:
-        if errors:  # one aggregate subsegment after the threads join
-            fp.fail("; ".join(errors), count=len(errors), error_count=len(errors))
+LAMBDAS = Path(__file__).resolve().parent / "lambdas"
 
 
 # --- the stage: a Lambda-like environment with a loopback X-Ray daemon -------------------------------------
@@ -125,17 +39,16 @@ def main() -> int:
         AWS_XRAY_DAEMON_ADDRESS=address,
         _X_AMZN_TRACE_ID=f"Root={root};Parent=53995c3f42cd8ad8;Sampled=1",
     )
+    # Imported once the environment is a Lambda's: Powertools decides at Tracer() whether it is in Lambda.
+    sys.path.insert(0, str(LAMBDAS))
+    import ingestion
+
     stdout = io.StringIO()
     with contextlib.redirect_stdout(stdout):
-        load_breaker_state()
-        save_breaker_state()
-        persist_audit_event()
-        publish_notification()
-        fanout("AAPL")
-        self_heal(["newsapi#1", "newsapi#2", "newsapi#3"])
-        parallel_fetch()
+        answer = ingestion.handler({"ticker": "AAPL"}, None)
 
-    print(f"trace {root}\n\nX-Ray subsegments received by the daemon on {address}:")
+    print(f"trace {root}: the handler returned {answer}\n")
+    print(f"X-Ray subsegments received by the daemon on {address}:")
     daemon.settimeout(0.2)
     while True:
         try:
@@ -150,6 +63,8 @@ def main() -> int:
             print(f"  {'':<34} cause: {cause.get('type')}: {cause.get('message')}")
     print("\nCloudWatch EMF metric lines written to stdout:")
     for line in stdout.getvalue().splitlines():
+        if not line.startswith('{"_aws"'):
+            continue
         metric = json.loads(line)
         directive = metric["_aws"]["CloudWatchMetrics"][0]
         name = directive["Metrics"][0]["Name"]

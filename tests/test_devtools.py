@@ -285,7 +285,7 @@ def test_collect_reports_a_busy_port() -> None:
     assert "Traceback" not in out.stderr
 
 
-def test_demo_runs_and_shows_both_traces(tmp_path: Path) -> None:
+def test_demo_runs_the_reference_lambdas_and_shows_their_traces(tmp_path: Path) -> None:
     page = tmp_path / "demo.html"
     started = time.monotonic()
     out = subprocess.run(
@@ -298,9 +298,13 @@ def test_demo_runs_and_shows_both_traces(tmp_path: Path) -> None:
     elapsed = time.monotonic() - started
     assert out.returncode == 0, out.stderr
     text = out.stdout
-    assert text.count("\ntrace 1-") == 2
+    assert text.count("\ntrace 1-") == 4
+    for path in paths.ALL:  # the reference Ingestion Lambda has all seven failure paths in place
+        assert f"{path.name} [local]" in text and f'"{path.metric}":' in text
     assert "circuit_breaker_load [local]" in text and "error+throttle" in text
-    assert "timeseries_fanout_batch_write" in text
+    assert "sendgrid [remote]" in text and "HTTP 429" in text  # FR-028
+    assert "query_sentiment_counts [local]" in text and "dynamodb [aws]" in text  # FR-003, FR-004
+    assert "put_sentiment_metrics [local]" in text and "monitoring [aws]" in text
     assert "global_stream" in text and '"client.disconnected":true' in text
     assert "DynamoDB [aws]" in text
     assert '"CircuitBreakerPersistenceFailure":1' in text

@@ -1,4 +1,4 @@
-"""``xray-exclusive demo``: two example Lambdas, run locally, and the traces X-Ray would show.
+"""``xray-exclusive demo``: the reference Lambdas, run locally, and the traces X-Ray would show.
 
 The demo plays what AWS does around a function and nothing more: it sets the
 Lambda environment (``LAMBDA_TASK_ROOT``, ``_X_AMZN_TRACE_ID`` per
@@ -18,8 +18,10 @@ import os
 import secrets
 import socket
 import sys
+import threading
 import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import ModuleType
 from typing import Any, TextIO
@@ -28,7 +30,10 @@ from ._assets import data_dir
 from ._collector import UDP_HEADER, Collector
 from ._view import render_html, render_text
 
-__all__ = ["run_demo"]
+__all__ = ["DEMO_LAMBDAS", "run_demo"]
+
+DEMO_LAMBDAS = ("ingestion", "notification", "sse-streaming", "metrics")
+"""The reference Lambdas of ``examples/lambdas`` the demo plays, in order."""
 
 
 def _load(name: str) -> ModuleType:
@@ -83,6 +88,10 @@ def _environment(collector: Collector) -> None:
         AWS_LAMBDA_FUNCTION_VERSION="$LATEST",
         AWS_LAMBDA_LOG_STREAM_NAME="2026/11/22/[$LATEST]demo",
         AWS_LAMBDA_FUNCTION_MEMORY_SIZE="512",
+        # Lambda hands every function its role's credentials in these; the demo's are fake and never sent.
+        AWS_ACCESS_KEY_ID="ASIADEMODEMODEMODEMO",
+        AWS_SECRET_ACCESS_KEY="demo",
+        AWS_SESSION_TOKEN="demo",
         AWS_XRAY_DAEMON_ADDRESS=collector.udp_address,
         OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=collector.otlp_endpoint,
     )
@@ -119,14 +128,31 @@ def run_demo(html_path: Path | None = None, out: TextIO | None = None) -> int:
             with lambda_service.invocation("ingestion"):
                 answer = ingestion.handler({"ticker": "AAPL"}, None)
         out.write(f"ingestion returned {answer}\n")
-        # 2. The SSE Lambda: a RESPONSE_STREAM handler; the client goes away after three events.
+        # 2. The Notification Lambda: its SendGrid call (urllib, not patched) in an explicit subsegment.
+        os.environ.update(POWERTOOLS_SERVICE_NAME="notification", OTEL_SERVICE_NAME="notification")
+        with _FakeSendGrid() as sendgrid_url, contextlib.redirect_stdout(emf):
+            os.environ["SENDGRID_API_URL"] = sendgrid_url
+            notification = _load("notification")
+            with lambda_service.invocation("notification"):
+                event = {"recipients": ["oncall@example.com"], "want_status": 429}
+                answer = notification.handler(event, None)
+        out.write(f"notification returned {answer}\n")
+        # 3. The SSE Lambda: a RESPONSE_STREAM handler; the client goes away after three events.
         os.environ.update(POWERTOOLS_SERVICE_NAME="sse-streaming", OTEL_SERVICE_NAME="sse-streaming")
         with contextlib.redirect_stdout(emf):
             sse_stream = _load("sse_stream")
             with lambda_service.invocation("sse-streaming"):
                 written = _play_streaming_runtime(sse_stream.handler, {"headers": _client_headers()})
-        out.write(f"sse-streaming wrote {written} frames, then the client disconnected\n\n")
-        _wait_for(collector, 2)
+        out.write(f"sse-streaming wrote {written} frames, then the client disconnected\n")
+        # 4. The Metrics Lambda: botocore auto-patched (last: patching is process-wide), its AWS calls
+        #    answered by botocore's Stubber, each inside an explicit subsegment.
+        os.environ.update(POWERTOOLS_SERVICE_NAME="metrics", OTEL_SERVICE_NAME="metrics")
+        with contextlib.redirect_stdout(emf):
+            metrics = _load("metrics")
+            with _stubbed(metrics), lambda_service.invocation("metrics"):
+                answer = metrics.handler({}, None)
+        out.write(f"metrics returned {answer}\n\n")
+        _wait_for(collector, len(DEMO_LAMBDAS))
         traces = collector.store.traces()
         lambda_service.close()
     render_text(traces, stream=out)
@@ -137,7 +163,42 @@ def run_demo(html_path: Path | None = None, out: TextIO | None = None) -> int:
     html_path.write_text(render_html(traces), encoding="utf-8")
     out.write(f"\nHTML waterfall: {html_path.resolve()}\n")
     out.write(f"{len(traces)} traces in {time.monotonic() - started:.1f} s\n")
-    return 0 if len(traces) == 2 else 1
+    return 0 if len(traces) == len(DEMO_LAMBDAS) else 1
+
+
+class _FakeSendGrid:
+    """A loopback stand-in for SendGrid's API, answering with the status asked for in X-Want-Status."""
+
+    def __enter__(self) -> str:
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                self.send_response(int(self.headers.get("X-Want-Status") or 202))
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@contextlib.contextmanager
+def _stubbed(metrics: ModuleType) -> Iterator[None]:
+    """Answer the Metrics Lambda's two AWS calls as DynamoDB and CloudWatch would (botocore's Stubber)."""
+    from botocore.stub import Stubber
+
+    items = [{"sentiment": {"S": s}} for s in ("positive", "positive", "negative", "neutral")]
+    with Stubber(metrics.dynamodb) as dynamodb, Stubber(metrics.cloudwatch) as cloudwatch:
+        dynamodb.add_response("query", {"Items": items, "Count": len(items)})
+        cloudwatch.add_response("put_metric_data", {})
+        yield
 
 
 def _client_headers() -> dict[str, str]:
