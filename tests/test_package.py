@@ -45,10 +45,10 @@ def test_env_table_in_docs_matches_the_code() -> None:
 def test_every_public_name_has_a_docstring_with_an_example() -> None:
     import inspect
 
-    from xray_exclusive import bounded, paths
+    from xray_exclusive import bounded, check, paths, render
 
     missing = []
-    for module in (xray_exclusive, bounded, paths):
+    for module in (xray_exclusive, bounded, paths, check, render):
         for name in module.__all__:
             obj = getattr(module, name)
             if (inspect.isfunction(obj) or inspect.isclass(obj)) and "Example" not in (
@@ -62,3 +62,22 @@ def test_env_parsing_falls_back_with_a_warning(caplog: object) -> None:
     assert _env.POWERTOOLS_METRICS_DISABLED.get({"POWERTOOLS_METRICS_DISABLED": "perhaps"}) is False
     assert _env.POWERTOOLS_METRICS_DISABLED.get({"POWERTOOLS_METRICS_DISABLED": " Yes "}) is True
     assert _env.AWS_LAMBDA_FUNCTION_NAME.get({"AWS_LAMBDA_FUNCTION_NAME": "  "}) is None
+
+
+def test_every_docs_page_is_in_the_site_navigation() -> None:
+    import yaml
+
+    config = yaml.safe_load((ROOT / "mkdocs.yml").read_text())
+
+    def pages(node: object) -> list[str]:
+        if isinstance(node, str):
+            return [node]
+        if isinstance(node, list):
+            return [p for item in node for p in pages(item)]
+        if isinstance(node, dict):
+            return [p for value in node.values() for p in pages(value)]
+        return []
+
+    listed = pages(config["nav"])
+    assert sorted(listed) == sorted(p.name for p in (ROOT / "docs").glob("*.md"))
+    assert len(listed) == len(set(listed))

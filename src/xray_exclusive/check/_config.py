@@ -14,7 +14,15 @@ _KEYS = frozenset({"select", "ignore", "exclude", "streaming", "per-file-ignores
 
 
 class ConfigError(ValueError):
-    """The checker's configuration or arguments are invalid (exit status 2)."""
+    """The checker's configuration or arguments are invalid (exit status 2).
+
+    Example:
+        >>> try:
+        ...     CheckConfig(select=("XE999",))
+        ... except ConfigError as error:
+        ...     print(error)
+        unknown rule code or prefix 'XE999' (see `xray-exclusive check --list-rules`)
+    """
 
 
 @dataclass
@@ -86,7 +94,16 @@ def _strings(table: Mapping[str, object], key: str, source: Path) -> tuple[str, 
 
 
 def find_pyproject(start: Path) -> Path | None:
-    """The nearest ``pyproject.toml`` at or above ``start``."""
+    """The nearest ``pyproject.toml`` at or above ``start``.
+
+    Example:
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     _ = Path(tmp, "pyproject.toml").write_text("")
+        ...     Path(tmp, "src").mkdir()
+        ...     find_pyproject(Path(tmp, "src")) == Path(tmp, "pyproject.toml").resolve()
+        True
+    """
     start = start.resolve()
     for directory in (start, *start.parents) if start.is_dir() else start.parents:
         candidate = directory / "pyproject.toml"

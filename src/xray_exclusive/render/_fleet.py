@@ -29,7 +29,15 @@ _CATALOGUE = {path.name: path for path in paths.ALL}
 
 
 class FleetError(ValueError):
-    """The fleet description is invalid; the message names the key and what is expected."""
+    """The fleet description is invalid; the message names the key and what is expected.
+
+    Example:
+        >>> try:
+        ...     parse_fleet({"environment": "staging", "alert_topic": "arn:aws:sns:x", "functions": []})
+        ... except FleetError as error:
+        ...     print(error)
+        fleet.environment must be dev, preprod or prod, not 'staging'
+    """
 
 
 @dataclass(frozen=True)
