@@ -422,3 +422,31 @@ def test_a_blanket_ignore_on_every_line_silences_every_python_rule(code: str, tm
     directory = tmp_path / code
     _write(directory, "handler.py", silenced + "\n")
     assert _codes(directory) == []
+
+
+def test_a_generator_drained_by_a_wrapped_stream_needs_no_flush_of_its_own(tmp_path: Path) -> None:
+    """XE015: a helper generator that a @traced_handler drains with `yield from` is flushed by it."""
+    helper = (
+        "from opentelemetry import trace\n"
+        "from xray_exclusive.streaming import traced_handler\n\n"
+        "tracer = trace.get_tracer('sse')\n\n\n"
+        "def events(items):\n"
+        "    for item in items:\n"
+        "        with tracer.start_as_current_span('dispatch'):\n"
+        "            yield item\n\n\n"
+        "def middle(items):\n"
+        "    yield from events(items)\n\n\n"
+    )
+    _write(
+        tmp_path,
+        "handler.py",
+        helper + "@traced_handler(name='s')\ndef handler(event, context):\n"
+        "    yield from middle(event['items'])\n",
+    )
+    assert _codes(tmp_path) == []
+    _write(
+        tmp_path,
+        "handler.py",
+        helper + "def handler(event, context):\n    yield from middle(event['items'])\n",
+    )
+    assert _codes(tmp_path) == ["XE015"]  # nothing wraps the chain: the generator with the spans is named

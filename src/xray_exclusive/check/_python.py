@@ -87,6 +87,7 @@ class _Analyser(ast.NodeVisitor):
         self.functions: list[_Function] = []
         self.instrumentors: set[str] = set()
         self.wrapped: set[str] = set()
+        self.delegates: dict[str, set[str]] = {}  # function -> generators it drains with `yield from g(...)`
         self.patched_tracers: list[ast.Call] = []
         self.patch_all_calls: list[ast.Call] = []
         self.span_generators: list[ast.FunctionDef | ast.AsyncFunctionDef] = []
@@ -193,6 +194,13 @@ class _Analyser(ast.NodeVisitor):
     def visit_YieldFrom(self, node: ast.YieldFrom) -> None:
         if self.functions:
             self.functions[-1].generator = True
+            owner = self.functions[-1].node
+            if (
+                isinstance(node.value, ast.Call)
+                and isinstance(node.value.func, ast.Name)
+                and hasattr(owner, "name")
+            ):
+                self.delegates.setdefault(owner.name, set()).add(node.value.func.id)
         self.generic_visit(node)
 
     def visit_Global(self, node: ast.Global) -> None:
@@ -362,6 +370,13 @@ class _Analyser(ast.NodeVisitor):
         if self.patched_tracers:
             for call in self.patch_all_calls:
                 self.hit("XE009", call, f"Tracer() at line {self.patched_tracers[0].lineno} also patches")
+        # A generator drained by `yield from` inside a wrapped one is flushed by the wrapper's `finally`.
+        pending = list(self.wrapped)
+        while pending:
+            for inner in self.delegates.get(pending.pop(), ()):
+                if inner not in self.wrapped:
+                    self.wrapped.add(inner)
+                    pending.append(inner)
         for function in self.span_generators:
             if function.name not in self.wrapped:
                 self.hit("XE015", function, f"{function.name}()")
