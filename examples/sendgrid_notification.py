@@ -23,20 +23,14 @@ It prints each subsegment the SDK sent. No AWS account, no network beyond 127.0.
 
 from __future__ import annotations
 
-import json
-import os
-import secrets
 import socket
-import sys
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
-from xray_exclusive import current_trace_id
+from _stage import lambda_stage, received
 
-LAMBDAS = Path(__file__).resolve().parent / "lambdas"
+from xray_exclusive import current_trace_id
 
 
 class FakeSendGrid(BaseHTTPRequestHandler):
@@ -54,19 +48,8 @@ class FakeSendGrid(BaseHTTPRequestHandler):
 
 
 def main() -> int:
-    daemon = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    daemon.bind(("127.0.0.1", 0))
-    address = f"127.0.0.1:{daemon.getsockname()[1]}"
-    root = f"1-{int(time.time()):08x}-{secrets.token_hex(12)}"
-    os.environ.update(
-        LAMBDA_TASK_ROOT=os.getcwd(),
-        AWS_LAMBDA_FUNCTION_NAME="notification",
-        AWS_XRAY_DAEMON_ADDRESS=address,
-        _X_AMZN_TRACE_ID=f"Root={root};Parent=53995c3f42cd8ad8;Sampled=1",
-    )
-    # Imported once the environment is a Lambda's: Powertools decides at Tracer() whether it is in Lambda.
-    sys.path.insert(0, str(LAMBDAS))
-    from notification import send_email
+    daemon, address, root = lambda_stage("notification")
+    from notification import send_email  # after the stage: see lambda_stage
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), FakeSendGrid)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -81,13 +64,7 @@ def main() -> int:
     server.shutdown()
 
     print(f"\nX-Ray subsegments received by the daemon on {address}:")
-    daemon.settimeout(0.2)
-    while True:
-        try:
-            data = daemon.recv(70_000)
-        except TimeoutError:
-            break
-        doc = json.loads(data.split(b"\n", 1)[1])
+    for doc, _ in received(daemon):
         marks = "+".join(k for k in ("error", "throttle", "fault") if doc.get(k)) or "ok"
         http = doc.get("http", {})
         status = http.get("response", {}).get("status", "-")
