@@ -169,6 +169,14 @@ export function newSessionId() {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+function originOf(url) {
+  try {
+    return new URL(url, globalThis.location?.href).origin;
+  } catch {
+    return "";
+  }
+}
+
 function messageEvent(type, init) {
   if (typeof MessageEvent === "function") return new MessageEvent(type, init);
   return Object.assign(new Event(type), init);
@@ -217,6 +225,7 @@ export class TracedEventSource extends EventTarget {
   constructor(url, options = {}) {
     super();
     this.url = String(url);
+    this._origin = originOf(this.url); // the MessageEvent origin: the same for every event of the source
     this._options = options;
     this._fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
     this._random = options.random ?? Math.random;
@@ -384,7 +393,7 @@ export class TracedEventSource extends EventTarget {
   _deliver(event) {
     if (event.hasOwnId && event.id !== "" && this.resumeSupported === false && this._duplicate(event.id)) return;
     this.lastEventId = event.id;
-    this.dispatchEvent(messageEvent(event.event, { data: event.data, lastEventId: event.id, origin: this._origin() }));
+    this.dispatchEvent(messageEvent(event.event, { data: event.data, lastEventId: event.id, origin: this._origin }));
   }
 
   _duplicate(id) {
@@ -398,14 +407,6 @@ export class TracedEventSource extends EventTarget {
     this._seen.add(id);
     if (this._seen.size > MAX_SEEN_IDS) this._seen.delete(this._seen.values().next().value);
     return false;
-  }
-
-  _origin() {
-    try {
-      return new URL(this.url, globalThis.location?.href).origin;
-    } catch {
-      return "";
-    }
   }
 
   _schedule(delayMs, cause) {

@@ -184,7 +184,7 @@ def _function(table: Mapping[str, Any], index: int) -> FleetFunction:
 
 def _custom(table: Mapping[str, Any], index: int) -> CustomMetric:
     where = f"custom_metrics[{index}]"
-    known = {f for f in CustomMetric.__dataclass_fields__}
+    known = set(CustomMetric.__dataclass_fields__)
     if not isinstance(table, Mapping):
         raise FleetError(f"{where} must be a table")
     _unknown(table, known, where)
@@ -193,7 +193,7 @@ def _custom(table: Mapping[str, Any], index: int) -> CustomMetric:
     base = next((m for m in DEFAULT_CUSTOM_METRICS if m.name == table["name"]), None)
     if base is None and "threshold" not in table:
         raise FleetError(f"{where}: `threshold` is required for a metric not in FR-042's list")
-    values = {k: v for k, v in table.items()}
+    values = dict(table)
     if "extended_statistic" in values and "statistic" not in values:
         values["statistic"] = None
     if "dimensions" in values:
