@@ -36,5 +36,7 @@ def bench(session: nox.Session) -> None:
     session.run("python", "benchmarks/bench_canary.py", *session.posargs)
     session.run("python", "benchmarks/bench_collector.py", *session.posargs)
     session.run("python", "benchmarks/bench_runtime.py", *session.posargs)
+    session.run("scripts/build-peers", "collector", external=True)  # the real collector, from collector/
+    session.run("python", "benchmarks/bench_aws_side.py", *session.posargs)
     session.install("ruff>=0.6")  # the anchor of the checker's benchmark
     session.run("python", "benchmarks/bench_check.py", *session.posargs)

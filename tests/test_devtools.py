@@ -439,3 +439,56 @@ def test_terminal_colour_only_when_asked() -> None:
     )
     assert "\033[31m" in render_text(store.traces(), colour=True)
     assert "\033[" not in render_text(store.traces(), colour=False)
+
+
+def test_otlp_json_as_the_specification_writes_it(collector: Collector) -> None:
+    """Hex trace and span IDs (any case), integer enums, ``intValue`` as a string, unknown fields ignored."""
+    body = {
+        "resourceSpans": [
+            {
+                "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "my.service"}}]},
+                "scopeSpans": [
+                    {
+                        "scope": {"name": "my.library", "version": "1.0.0"},
+                        "spans": [
+                            {
+                                "traceId": "5B8EFFF798038103D269B633813FC60C",
+                                "spanId": "eee19b7ec3c1b174",
+                                "parentSpanId": "EEE19B7EC3C1B173",
+                                "name": "I'm a server span",
+                                "startTimeUnixNano": "1544712660000000000",
+                                "endTimeUnixNano": "1544712661000000000",
+                                "kind": 2,
+                                "attributes": [{"key": "count", "value": {"intValue": "5"}}],
+                                "status": {"code": 2, "message": "boom"},
+                                "links": [
+                                    {
+                                        "traceId": "5b8efff798038103d269b633813fc60d",
+                                        "spanId": "eee19b7ec3c1b175",
+                                    }
+                                ],
+                                "aFieldFromTheFuture": {"x": 1},
+                            }
+                        ],
+                    }
+                ],
+            }
+        ]
+    }
+    assert post(collector, json.dumps(body).encode(), "application/json") == 200
+    [trace] = collector.store.traces()
+    assert trace.trace_id == "1-5b8efff7-98038103d269b633813fc60c"
+    [document] = trace.documents.values()
+    assert document["id"] == "eee19b7ec3c1b174"
+    assert document["parent_id"] == "eee19b7ec3c1b173"
+    assert "type" not in document  # SERVER (kind 2): a segment, even with a parent
+    assert document["name"] == "my.service"
+    assert document["start_time"] == 1544712660.0
+    assert document["fault"] is True and document["cause"]["exceptions"][0]["message"] == "boom"
+    assert document["metadata"]["default"]["count"] == 5
+    assert document["links"] == [
+        {"trace_id": "1-5b8efff7-98038103d269b633813fc60d", "id": "eee19b7ec3c1b175"}
+    ]
+    # A span ID that is neither hex nor base64 of 8 bytes is refused, not guessed.
+    body["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["spanId"] = "not-an-id-at-all"  # type: ignore[index]
+    assert post(collector, json.dumps(body).encode(), "application/json") == 400

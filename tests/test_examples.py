@@ -108,5 +108,5 @@ def test_collector_build_has_exactly_the_components_of_its_configuration() -> No
     assert pipeline["processors"][-1] == "decouple"
     go = (here / "awsxray.go").read_text()
     assert "lambdacomponents.exporter.awsxray" in go.splitlines()[0] and "awsxrayexporter.NewFactory" in go
-    assert "COPY collector.yaml /opt/collector-config/config.yaml" in dockerfile
+    assert "COPY examples/collector/collector.yaml /opt/collector-config/config.yaml" in dockerfile
     assert "/opt/extensions/collector" in dockerfile

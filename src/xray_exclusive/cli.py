@@ -48,9 +48,18 @@ def _parser() -> argparse.ArgumentParser:
     view.add_argument(
         "--html", type=Path, help="write one self-contained HTML page instead of the terminal tree"
     )
-    demo = commands.add_parser("demo", help="run two example Lambdas locally and show their traces")
+    demo = commands.add_parser("demo", help="run the four example Lambdas locally and show their traces")
     demo.add_argument(
         "--html", type=Path, help="where to write the HTML page (default ./xray-exclusive-demo.html)"
+    )
+    demo.add_argument(
+        "--collector",
+        nargs="?",
+        const="",
+        metavar="PATH",
+        help="send through the real OpenTelemetry collector built from this repository's collector/ "
+        "(scripts/build-peers) into a local X-Ray stand-in, and show what X-Ray stored; without PATH, "
+        "./build/peers/xray-exclusive-collector or the PATH",
     )
     check = commands.add_parser(
         "check",
@@ -123,7 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "view":
         return _commands.view(args.source, args.html)
     if args.command == "demo":
-        return _commands.demo(args.html)
+        return _commands.demo(args.html, args.collector)
     return 2  # pragma: no cover - argparse requires a command
 
 

@@ -8,7 +8,9 @@ the collector keeps running.
 
 from __future__ import annotations
 
+import base64
 import collections
+import contextlib
 import gzip
 import json
 import logging
@@ -131,6 +133,46 @@ def parse_datagram(data: bytes) -> dict[str, Any] | None:
     return document if isinstance(document, dict) else None
 
 
+_ID_FIELDS = {
+    "traceId": 16,
+    "trace_id": 16,
+    "spanId": 8,
+    "span_id": 8,
+    "parentSpanId": 8,
+    "parent_span_id": 8,
+}
+
+
+def _ids_to_base64(message: Any) -> Any:
+    """OTLP/JSON as the specification writes it, for protobuf's JSON parser: hex span and trace IDs to base64.
+
+    The OTLP specification encodes ``traceId``, ``spanId`` and ``parentSpanId``
+    (of spans and their links) as hex, where protobuf's canonical JSON mapping
+    expects base64. An ID of exactly twice its byte length in hex digits is
+    hex; anything else is left for the parser (base64 from
+    ``json_format.MessageToJson`` keeps working). Enum values as integers and
+    64-bit integers as strings are protobuf JSON already.
+
+    Example:
+        >>> _ids_to_base64({"resourceSpans": [{"scopeSpans": [{"spans": [{"spanId": "53995c3f42cd8ad8"}]}]}]})
+        {'resourceSpans': [{'scopeSpans': [{'spans': [{'spanId': 'U5lcP0LNitg='}]}]}]}
+    """
+    if isinstance(message, list):
+        return [_ids_to_base64(item) for item in message]
+    if not isinstance(message, dict):
+        return message
+    converted = {}
+    for key, value in message.items():
+        size = _ID_FIELDS.get(key)
+        if size and isinstance(value, str) and len(value) == 2 * size:
+            with contextlib.suppress(ValueError):  # not hex: base64, or invalid (the parser says which)
+                value = base64.b64encode(bytes.fromhex(value)).decode()
+        else:
+            value = _ids_to_base64(value)
+        converted[key] = value
+    return converted
+
+
 def decode_otlp(body: bytes, content_type: str, encoding: str) -> list[dict[str, Any]]:
     """An OTLP/HTTP traces request body to X-Ray documents; ``ValueError`` when it cannot be decoded."""
     from google.protobuf import json_format
@@ -147,10 +189,13 @@ def decode_otlp(body: bytes, content_type: str, encoding: str) -> list[dict[str,
     request = ExportTraceServiceRequest()
     try:
         if content_type.startswith("application/json"):
-            json_format.Parse(body, request)
+            message = json.loads(body)
+            if not isinstance(message, dict):
+                raise ValueError("the JSON body is not an object")
+            json_format.ParseDict(_ids_to_base64(message), request, ignore_unknown_fields=True)
         else:
             request.ParseFromString(body)
-    except (DecodeError, json_format.ParseError, UnicodeDecodeError, ValueError) as exc:
+    except (DecodeError, json_format.ParseError, UnicodeDecodeError, ValueError, TypeError) as exc:
         raise ValueError(f"not an OTLP traces request: {exc}") from None
     documents = []
     for resource_spans in request.resource_spans:

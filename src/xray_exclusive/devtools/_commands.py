@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ._collector import Collector, CollectorError, TraceStore
 from ._demo import run_demo
+from ._real import find_collector
 from ._view import render_html, render_text
 
 __all__ = ["collect", "demo", "view"]
@@ -78,6 +79,13 @@ def view(source: Path, html: Path | None) -> int:
     return 0
 
 
-def demo(html: Path | None) -> int:
-    """The README's main job."""
-    return run_demo(html)
+def demo(html: Path | None, collector: str | None = None) -> int:
+    """The README's main job; ``collector``: a collector binary, ``""`` to find the local build, or None."""
+    binary = None
+    if collector is not None:
+        try:
+            binary = find_collector(collector or None)
+        except CollectorError as exc:
+            print(f"xray-exclusive demo: {exc}", file=sys.stderr)
+            return 2
+    return run_demo(html, collector_binary=binary)

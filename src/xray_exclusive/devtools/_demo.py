@@ -28,6 +28,7 @@ from typing import Any, TextIO
 
 from ._assets import data_dir
 from ._collector import UDP_HEADER, Collector
+from ._real import RealCollector
 from ._view import render_html, render_text
 
 __all__ = ["DEMO_LAMBDAS", "run_demo"]
@@ -80,7 +81,7 @@ class _LambdaService:
         self._socket.close()
 
 
-def _environment(collector: Collector) -> None:
+def _environment(collector: Collector | RealCollector) -> None:
     os.environ.update(
         LAMBDA_TASK_ROOT=os.getcwd(),
         AWS_REGION="eu-west-1",
@@ -104,23 +105,41 @@ def _environment(collector: Collector) -> None:
         os.environ.pop(name, None)
 
 
-def _wait_for(collector: Collector, count: int, timeout: float = 3.0) -> None:
+def _wait_for(collector: Collector | RealCollector, count: int, timeout: float = 3.0) -> None:
     deadline = time.monotonic() + timeout
     while len(collector.store.traces()) < count and time.monotonic() < deadline:
         time.sleep(0.02)
     time.sleep(0.1)  # stragglers of the last trace
 
 
-def run_demo(html_path: Path | None = None, out: TextIO | None = None) -> int:
-    """Run the demo; print the traces, the EMF lines and where the HTML page is. Returns the exit status."""
+def run_demo(
+    html_path: Path | None = None, out: TextIO | None = None, collector_binary: Path | None = None
+) -> int:
+    """Run the demo; print the traces, the EMF lines and where the HTML page is. Returns the exit status.
+
+    With ``collector_binary`` (the collector built from ``collector/``), the
+    Lambdas send to that real collector, whose ``awsxray`` exporter writes to
+    a local X-Ray stand-in: what is shown is what X-Ray would store. Without
+    it, the built-in pure-Python collector translates the spans itself.
+    """
     out = out or sys.stdout
     started = time.monotonic()
     html_path = html_path or Path("xray-exclusive-demo.html")
     emf = io.StringIO()
-    with Collector(udp_port=0, http_port=0) as collector:
+    collector: Collector | RealCollector = (
+        RealCollector(collector_binary) if collector_binary else Collector(udp_port=0, http_port=0)
+    )
+    with collector:
         _environment(collector)
         lambda_service = _LambdaService(collector.udp_address)
-        out.write(f"collector: X-Ray UDP {collector.udp_address}, OTLP {collector.otlp_endpoint}\n\n")
+        if isinstance(collector, RealCollector):
+            out.write(
+                f"collector: {collector.binary} (the real build): X-Ray UDP {collector.udp_address}, "
+                f"OTLP {collector.otlp_endpoint}; its awsxray exporter writes to the X-Ray stand-in "
+                f"{collector.stand_in.endpoint}\n\n"
+            )
+        else:
+            out.write(f"collector: X-Ray UDP {collector.udp_address}, OTLP {collector.otlp_endpoint}\n\n")
         # 1. The Ingestion Lambda: a buffered handler with two caught-and-continued failures.
         os.environ.update(POWERTOOLS_SERVICE_NAME="ingestion", OTEL_SERVICE_NAME="ingestion")
         with contextlib.redirect_stdout(emf):
@@ -153,9 +172,15 @@ def run_demo(html_path: Path | None = None, out: TextIO | None = None) -> int:
                 answer = metrics.handler({}, None)
         out.write(f"metrics returned {answer}\n\n")
         _wait_for(collector, len(DEMO_LAMBDAS))
-        traces = collector.store.traces()
         lambda_service.close()
+    traces = collector.store.traces()  # after close: the real collector exports what it still holds
     render_text(traces, stream=out)
+    if isinstance(collector, RealCollector):
+        out.write(
+            "note: the X-Ray SDK's subsegments went through the collector's awsxray receiver, which\n"
+            "      keeps only `fault` for a failure without an HTTP status; on Lambda, X-Ray's own\n"
+            "      daemon forwards them unchanged, so `error`/`throttle` stay as the SDK wrote them.\n\n"
+        )
     out.write("CloudWatch EMF metric lines (stdout of the functions):\n")
     for line in emf.getvalue().splitlines():
         if line.startswith('{"_aws"'):

@@ -24,7 +24,13 @@ from opentelemetry.trace import SpanKind
 
 from ..bounded import AnnotationValue, Frame, JSONValue
 from ..failure import Classification
-from ._semconv import METADATA_PREFIX, apply_classification, index_key, record_exception_event
+from ._semconv import (
+    METADATA_PREFIX,
+    apply_classification,
+    index_key,
+    record_exception_event,
+    set_http_status,
+)
 
 __all__ = ["OTelBackend"]
 
@@ -77,7 +83,7 @@ class _OTelSpan:
         if url is not None:
             self.span.set_attribute("url.full", url)
         if status is not None:
-            self.span.set_attribute("http.response.status_code", status)
+            set_http_status(self.span, status)
 
 
 class OTelBackend:

@@ -326,14 +326,39 @@ def record_bounded_exception(span: trace.Span, exc: BaseException) -> Classifica
     return classification
 
 
+HTTP_STATUS_ATTRIBUTES = ("http.status_code", "http.response.status_code")
+"""Where the ``awsxray`` exporter reads the HTTP status: the old name, then the current one.
+
+Exporters before v0.11x read only ``http.status_code`` to mark ``error`` and
+``throttle`` (``internal/translator/cause.go``); later ones fall back to
+``http.response.status_code``. Writing both keeps the marks right on every
+collector a fleet runs (tested against a real v0.109.0 build, which turned a
+4xx with only the new name into a ``fault``).
+"""
+
+
+def set_http_status(span: trace.Span, status: int) -> None:
+    """Record an HTTP status where every ``awsxray`` exporter version reads it.
+
+    Example:
+        >>> from opentelemetry.sdk.trace import TracerProvider
+        >>> span = TracerProvider().get_tracer("doc").start_span("call")
+        >>> set_http_status(span, 429)
+        >>> span.attributes["http.status_code"], span.attributes["http.response.status_code"]
+        (429, 429)
+    """
+    for key in HTTP_STATUS_ATTRIBUTES:
+        span.set_attribute(key, status)
+
+
 def apply_classification(span: trace.Span, classification: Classification, message: str = "") -> None:
     """Set what makes the exporter mark ``error``/``throttle`` (an HTTP 4xx/429) or ``fault`` (ERROR).
 
-    The ``awsxray`` exporter derives ``error`` and ``throttle`` only from
-    ``http.response.status_code``; a client-side failure without a real status
-    gets 400, and a throttle always 429 (DynamoDB throttles answer 400), so
-    X-Ray shows the same marks as the X-Ray SDK backend. The span status is
-    ERROR in every case.
+    The ``awsxray`` exporter derives ``error`` and ``throttle`` only from the
+    span's HTTP status (:data:`HTTP_STATUS_ATTRIBUTES`); a client-side failure
+    without a real status gets 400, and a throttle always 429 (DynamoDB
+    throttles answer 400), so X-Ray shows the same marks as the X-Ray SDK
+    backend. The span status is ERROR in every case.
     """
     status = classification.status
     if classification.error:
@@ -341,9 +366,9 @@ def apply_classification(span: trace.Span, classification: Classification, messa
             status = 429  # the exporter's only throttle signal (a DynamoDB throttle answers 400)
         elif status is None or not 400 <= status < 500:
             status = 400
-        span.set_attribute("http.response.status_code", status)
+        set_http_status(span, status)
     elif status is not None and 500 <= status < 600:
-        span.set_attribute("http.response.status_code", status)
+        set_http_status(span, status)
     span.set_status(Status(StatusCode.ERROR, truncate_message(message, 256) if message else None))
 
 
