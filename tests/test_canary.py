@@ -502,7 +502,7 @@ def test_cli_runs_once_and_exits_with_the_status(
     assert code == 0
     assert out.getvalue().startswith("canary: HEALTHY")
     monkeypatch.setenv("CANARY_LOSS_THRESHOLD", "lots")
-    assert main(["canary", "run", "--once"]) == 2
+    assert main(["canary", "run", "--once"]) == 3  # could not run: bad configuration, not "failed"
 
 
 @pytest.mark.parametrize(

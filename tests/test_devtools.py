@@ -280,7 +280,7 @@ def test_collect_reports_a_busy_port() -> None:
             text=True,
             timeout=60,
         )
-    assert out.returncode == 2
+    assert out.returncode == 3  # could not run
     assert "is not available" in out.stderr
     assert "Traceback" not in out.stderr
 
@@ -344,6 +344,7 @@ def test_html_page_in_headless_chromium(tmp_path: Path) -> None:
             "end_time": 1.1,
             "fault": True,
             "annotations": {"k": "v"},
+            "cause": {"exceptions": [{"type": "TimeoutError", "message": "PutMetricData timed out"}]},
         }
     )
     store.add(
@@ -380,6 +381,12 @@ def test_html_page_in_headless_chromium(tmp_path: Path) -> None:
     assert dom.stdout.count('class="row"') == 3
     assert "bad&lt;/script&gt;&lt;b&gt;" in dom.stdout  # user data is text, never markup
     assert 'class="mark fault"' in dom.stdout and "error+throttle" in dom.stdout
+    # Throttle is told apart from error, the cause is on the row, rows are keyboard-reachable, a legend says
+    # what the colours mean.
+    assert 'class="mark throttle"' in dom.stdout and 'class="bar throttle"' in dom.stdout
+    assert '<span class="cause">TimeoutError: PutMetricData timed out</span>' in dom.stdout
+    assert dom.stdout.count('tabindex="0"') == 3 and dom.stdout.count('role="button"') == 3
+    assert 'class="legend"' in dom.stdout and "throttle (error + throttle" in dom.stdout
     console_errors = [
         line for line in dom.stderr.splitlines() if "CONSOLE" in line and "ERROR" in line.upper()
     ]

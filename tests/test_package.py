@@ -81,3 +81,27 @@ def test_every_docs_page_is_in_the_site_navigation() -> None:
     listed = pages(config["nav"])
     assert sorted(listed) == sorted(p.name for p in (ROOT / "docs").glob("*.md"))
     assert len(listed) == len(set(listed))
+
+
+def test_packaging_metadata_is_complete_and_written_once() -> None:
+    """A license file, the project's URLs, one version, the docs' config in the sdist."""
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert (ROOT / "LICENSE").read_text().startswith("MIT No Attribution")
+    assert project["project"]["license"] == "MIT-0"
+    assert project["project"]["license-files"] == ["LICENSE"]
+    assert "version" not in project["project"] and project["project"]["dynamic"] == ["version"]
+    assert project["tool"]["hatch"]["version"]["path"] == "src/xray_exclusive/__init__.py"
+    assert re.fullmatch(r"\d+\.\d+\.\d+", xray_exclusive.__version__)
+    assert {"Homepage", "Source", "Issues", "Documentation", "Changelog"} <= set(project["project"]["urls"])
+    sdist = project["tool"]["hatch"]["build"]["targets"]["sdist"]["include"]
+    assert {"mkdocs.yml", "LICENSE", "collector", "scripts"} <= set(sdist)
+
+
+def test_readme_links_work_on_the_package_index() -> None:
+    """PyPI renders the README without the repository beside it: every link is absolute."""
+    links = re.findall(r"\]\(([^)\s]+)\)", (ROOT / "README.md").read_text())
+    assert links
+    relative = [link for link in links if not re.match(r"https?://|#", link)]
+    assert relative == []

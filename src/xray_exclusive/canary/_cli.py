@@ -7,6 +7,7 @@ import io
 import json
 import sys
 
+from .._exit import CANNOT_RUN
 from ._config import CanaryConfig, ConfigurationError, SystemClock
 from ._run import CanaryResult, run_canary
 
@@ -49,7 +50,7 @@ def canary_run(
         config = CanaryConfig.from_env(trace_count=traces, endpoint_url=endpoint_url)
     except ConfigurationError as exc:
         print(f"xray-exclusive canary: {exc}", file=sys.stderr)
-        return 2
+        return CANNOT_RUN
     clock = SystemClock()
     while True:
         line = io.StringIO()

@@ -8,6 +8,7 @@ import sys
 import threading
 from pathlib import Path
 
+from .._exit import CANNOT_RUN
 from ._collector import Collector, CollectorError, TraceStore
 from ._demo import run_demo
 from ._real import find_collector
@@ -25,7 +26,7 @@ def collect(udp_port: int, http_port: int, jsonl: Path | None, max_traces: int, 
         )
     except CollectorError as exc:
         print(f"xray-exclusive collect: {exc}", file=sys.stderr)
-        return 2
+        return CANNOT_RUN
     print(
         f"X-Ray daemon (UDP): {collector.udp_address}   "
         f"export AWS_XRAY_DAEMON_ADDRESS={collector.udp_address}"
@@ -58,7 +59,7 @@ def view(source: Path, html: Path | None) -> int:
         lines = source.read_text(encoding="utf-8").splitlines()
     except OSError as exc:
         print(f"xray-exclusive view: cannot read {source}: {exc.strerror}", file=sys.stderr)
-        return 2
+        return CANNOT_RUN
     bad = 0
     for line in lines:
         try:
@@ -81,11 +82,16 @@ def view(source: Path, html: Path | None) -> int:
 
 def demo(html: Path | None, collector: str | None = None) -> int:
     """The README's main job; ``collector``: a collector binary, ``""`` to find the local build, or None."""
+    import importlib.util
+
+    for module in ("opentelemetry.sdk", "opentelemetry.exporter.otlp.proto.http"):
+        if importlib.util.find_spec(module) is None:  # say so before the demo prints anything
+            raise ModuleNotFoundError(f"No module named {module!r}", name=module)
     binary = None
     if collector is not None:
         try:
             binary = find_collector(collector or None)
         except CollectorError as exc:
             print(f"xray-exclusive demo: {exc}", file=sys.stderr)
-            return 2
+            return CANNOT_RUN
     return run_demo(html, collector_binary=binary)

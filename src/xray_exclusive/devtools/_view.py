@@ -62,15 +62,17 @@ def render_text(traces: Iterable[Trace], stream: TextIO | None = None, colour: b
     """One tree per trace: name, namespace, duration, marks, annotations, the first exception."""
     out = stream or sys.stdout
     paint = _use_colour(out) if colour is None else colour
-    red, yellow, green, dim, reset = (
-        ("\033[31m", "\033[33m", "\033[32m", "\033[2m", "\033[0m") if paint else ("",) * 5
+    red, yellow, magenta, green, dim, reset = (
+        ("\033[31m", "\033[33m", "\033[35m", "\033[32m", "\033[2m", "\033[0m") if paint else ("",) * 6
     )
     lines = []
     for trace in traces:
         lines.append(f"trace {trace.trace_id}")
         for depth, doc in tree(trace):
             marks = _marks(doc)
-            colour_code = red if doc.get("fault") else yellow if marks else green
+            colour_code = (
+                red if doc.get("fault") else magenta if doc.get("throttle") else yellow if marks else green
+            )
             duration = _duration_ms(doc)
             parts = [
                 "  " * (depth + 1) + f"{colour_code}{doc.get('name', '?')}{reset}",
@@ -110,20 +112,31 @@ _PAGE = """<!doctype html>
 <style>
 body{font:13px/1.4 system-ui,sans-serif;margin:16px;color:#16191f;background:#fff}
 h1{font-size:18px} h2{font-size:14px;margin:20px 0 6px;font-family:monospace}
-.row{display:grid;grid-template-columns:380px 1fr 90px;align-items:center;cursor:pointer;border-bottom:1px solid #eee;min-height:22px}
+.row{display:grid;grid-template-columns:minmax(380px,42%) 1fr 90px;align-items:center;cursor:pointer;border-bottom:1px solid #eee;min-height:22px}
 .row:hover{background:#f4f8fb}
 .label{white-space:nowrap;overflow:hidden;text-overflow:ellipsis;font-family:monospace}
 .track{position:relative;height:14px;background:#fafafa}
 .bar{position:absolute;top:2px;height:10px;background:#2e7d32;border-radius:2px;min-width:2px}
-.bar.error{background:#f9a825}.bar.fault{background:#c62828}
+.bar.error{background:#f9a825}.bar.throttle{background:#7b1fa2}.bar.fault{background:#c62828}
+.row:focus{outline:2px solid #0972d3;outline-offset:-2px}
+.cause{color:#c62828;font-size:11px;margin-left:8px}
+.legend{display:flex;gap:14px;flex-wrap:wrap;margin:6px 0 10px;font-size:12px}
+.legend span::before{content:"";display:inline-block;width:12px;height:10px;border-radius:2px;margin-right:4px;vertical-align:-1px;background:var(--c)}
 .ns{color:#687078;font-size:11px;margin-left:6px}
 .dur{text-align:right;font-family:monospace}
 .details{display:none;white-space:pre-wrap;font-family:monospace;font-size:12px;background:#f7f7f7;padding:6px 10px;margin:0 0 4px}
 .details.open{display:block}
-.mark{font-weight:bold;margin-left:6px}.mark.fault{color:#c62828}.mark.error{color:#b26a00}
+.mark{font-weight:bold;margin-left:6px}.mark.fault{color:#c62828}.mark.error{color:#b26a00}.mark.throttle{color:#7b1fa2}
 </style></head>
 <body><h1>Local traces (what the X-Ray console will show)</h1>
-<p id="summary"></p><div id="traces"></div>
+<p id="summary"></p>
+<div class="legend" aria-label="legend">
+<span style="--c:#2e7d32">OK</span><span style="--c:#f9a825">error (the caller's side, HTTP 4xx)</span>
+<span style="--c:#7b1fa2">throttle (error + throttle, HTTP 429 or an AWS throttling code)</span>
+<span style="--c:#c62828">fault (the server's side, HTTP 5xx, timeouts)</span>
+<span>Click a row, or focus it and press Enter, for its annotations, metadata and cause.</span>
+</div>
+<div id="traces"></div>
 <script id="data" type="application/json">__DATA__</script>
 <script>
 "use strict";
@@ -139,9 +152,11 @@ for (const t of traces) {
     const label = document.createElement("div"); label.className = "label";
     label.style.paddingLeft = (r.depth * 14) + "px"; label.textContent = r.name;
     const ns = document.createElement("span"); ns.className = "ns"; ns.textContent = r.namespace; label.appendChild(ns);
-    if (r.marks) { const m = document.createElement("span"); m.className = "mark " + (r.fault ? "fault" : "error"); m.textContent = r.marks; label.appendChild(m); }
+    const kind = r.fault ? "fault" : r.throttle ? "throttle" : r.marks ? "error" : "";
+    if (r.marks) { const m = document.createElement("span"); m.className = "mark " + kind; m.textContent = r.marks; label.appendChild(m); }
+    if (r.cause) { const c = document.createElement("span"); c.className = "cause"; c.textContent = r.cause; label.appendChild(c); label.title = r.name + " \u2014 " + r.cause; }
     const track = document.createElement("div"); track.className = "track";
-    const bar = document.createElement("div"); bar.className = "bar" + (r.fault ? " fault" : r.marks ? " error" : "");
+    const bar = document.createElement("div"); bar.className = "bar" + (kind ? " " + kind : "");
     bar.style.left = ((r.start - t0) / span * 100) + "%";
     bar.style.width = (((r.end ?? r.start) - r.start) / span * 100) + "%";
     track.appendChild(bar);
@@ -150,12 +165,26 @@ for (const t of traces) {
     row.append(label, track, dur);
     const details = document.createElement("div"); details.className = "details";
     details.textContent = JSON.stringify(r.details, null, 2);
-    row.addEventListener("click", () => details.classList.toggle("open"));
+    row.tabIndex = 0; row.setAttribute("role", "button"); row.setAttribute("aria-expanded", "false");
+    const toggle = () => row.setAttribute("aria-expanded", String(details.classList.toggle("open")));
+    row.addEventListener("click", toggle);
+    row.addEventListener("keydown", e => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); toggle(); } });
     root.append(row, details);
   }
 }
 </script></body></html>
 """
+
+
+def _first_cause(doc: dict[str, Any]) -> str:
+    """``Type: message`` of the first exception, at most 160 characters, for the row itself."""
+    cause = doc.get("cause")
+    exceptions = cause.get("exceptions") if isinstance(cause, dict) else None
+    if not isinstance(exceptions, list) or not exceptions or not isinstance(exceptions[0], dict):
+        return ""
+    first = exceptions[0]
+    text = ": ".join(str(part) for part in (first.get("type"), first.get("message")) if part)
+    return text if len(text) <= 160 else text[:159] + "\u2026"
 
 
 def _rows(trace: Trace) -> list[dict[str, Any]]:
@@ -178,6 +207,8 @@ def _rows(trace: Trace) -> list[dict[str, Any]]:
                 "end": float(end) if isinstance(end, (int, float)) else None,
                 "marks": _marks(doc),
                 "fault": bool(doc.get("fault")),
+                "throttle": bool(doc.get("throttle")),
+                "cause": _first_cause(doc),
                 "details": details,
             }
         )

@@ -6,6 +6,7 @@ import json
 import sys
 from pathlib import Path
 
+from .._exit import CANNOT_RUN
 from ._fleet import FleetError, load_fleet
 from ._terraform import render_terraform
 
@@ -24,7 +25,7 @@ def _find_fleet(start: Path) -> Path | None:
 
 
 def render_terraform_command(fleet_file: Path | None, out: Path) -> int:
-    """Write the Terraform JSON; 0 on success, 2 on a missing or invalid fleet file."""
+    """Write the Terraform JSON; 0 on success, 3 (could not run) on a missing or invalid fleet file."""
     source = fleet_file or _find_fleet(Path.cwd().resolve())
     if source is None:
         print(
@@ -32,12 +33,12 @@ def render_terraform_command(fleet_file: Path | None, out: Path) -> int:
             "pyproject.toml) here or above; pass --fleet FILE",
             file=sys.stderr,
         )
-        return 2
+        return CANNOT_RUN
     try:
         fleet = load_fleet(source)
     except FleetError as error:
         print(f"xray-exclusive render: {error}", file=sys.stderr)
-        return 2
+        return CANNOT_RUN
     document = render_terraform(fleet)
     target = out / OUTPUT_NAME if out.is_dir() or not out.suffix else out
     target.parent.mkdir(parents=True, exist_ok=True)
