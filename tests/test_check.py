@@ -17,6 +17,7 @@ from aws_xray_sdk.core.models.subsegment import Subsegment
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from xray_exclusive._exit import CANNOT_RUN
 from xray_exclusive.check import (
     PARSE_ERROR,
     RULES,
@@ -91,6 +92,7 @@ EXPECTED_FLEET = {
     ("infra/alarms.tf.json", 16, "XE029"),
     ("infra/alarms.tf.json", 28, "XE025"),
     ("infra/collector.yml", 12, "XE050"),
+    ("infra/collector.yml", 13, "XE062"),
     ("infra/lambdas.tf", 1, "XE023"),
     ("infra/lambdas.tf", 12, "XE021"),
     ("infra/lambdas.tf", 13, "XE007"),
@@ -102,6 +104,9 @@ EXPECTED_FLEET = {
     ("infra/lambdas.tf", 38, "XE020"),
     ("infra/lambdas.tf", 43, "XE031"),
     ("infra/lambdas.tf", 50, "XE030"),
+    ("infra/lambdas.tf", 63, "XE027"),  # module "worker": the Lambda module is a function like the resource
+    ("infra/lambdas.tf", 63, "XE028"),
+    ("infra/lambdas.tf", 72, "XE061"),
     ("ingestion/app.py", 6, "XE012"),
     ("ingestion/app.py", 9, "XE009"),
     ("ingestion/app.py", 10, "XE002"),
@@ -112,6 +117,7 @@ EXPECTED_FLEET = {
     ("ingestion/app.py", 32, "XE014"),
     ("sse/Dockerfile", 2, "XE040"),
     ("sse/Dockerfile", 2, "XE041"),
+    ("sse/Dockerfile", 7, "XE063"),
     ("sse/collector.yaml", 5, "XE054"),
     ("sse/collector.yaml", 16, "XE054"),
     ("sse/collector.yaml", 22, "XE052"),
@@ -126,6 +132,7 @@ EXPECTED_FLEET = {
     ("sse/handler.py", 15, "XE007"),
     ("sse/handler.py", 18, "XE003"),
     ("sse/handler.py", 24, "XE015"),
+    ("sse/handler.py", 39, "XE060"),
 }
 
 
@@ -232,26 +239,29 @@ def test_bad_configuration_is_a_usage_error(table: str, error: str, tmp_path: Pa
     with pytest.raises(ConfigError, match=error.replace("[", r"\[").replace("]", r"\]")):
         load_config(tmp_path / "pyproject.toml")
     _write(tmp_path, "app.py", "x = 1\n")
-    assert cli_main(["check", str(tmp_path)]) == 2
+    assert cli_main(["check", str(tmp_path)]) == CANNOT_RUN
     assert error.split("[")[0] in capsys.readouterr().err
 
 
-def test_usage_errors_exit_2(tmp_path: Path, capsys: Any) -> None:
-    assert cli_main(["check", str(tmp_path / "missing")]) == 2
+def test_usage_errors_exit_3(tmp_path: Path, capsys: Any) -> None:
+    """The check could not run at all (3), which a script tells from "a file could not be parsed" (2)."""
+    assert cli_main(["check", str(tmp_path / "missing")]) == CANNOT_RUN
     assert "no such file or directory" in capsys.readouterr().err
-    assert cli_main(["check", "--select", "XE9", str(tmp_path)]) == 2
+    assert cli_main(["check", "--select", "XE9", str(tmp_path)]) == CANNOT_RUN
     with pytest.raises(SystemExit) as exit_info:
         cli_main(["check", "--format", "xml", str(tmp_path)])
-    assert exit_info.value.code == 2
+    assert exit_info.value.code == CANNOT_RUN
 
 
 # -- parse errors: reported, never a crash, exit 2 ---------------------------------------------------
 
 
 def test_unparsable_files_are_reported_and_the_run_goes_on(tmp_path: Path, capsys: Any) -> None:
-    _write(tmp_path, "broken.py", "def f(:\n")
+    _write(tmp_path, "broken.py", "def f(:\n    xray_recorder.begin_subsegment('a')\n")
     _write(tmp_path, "main.tf", 'resource "aws_lambda_function" "f" {\n  timeout = \n')
-    _write(tmp_path, "collector.yaml", "receivers: [unclosed\n")
+    _write(tmp_path, "collector.yaml", "receivers: [unclosed\nservice:\n  pipelines: {}\n")
+    _write(tmp_path, "unrelated.py", "def f(:\n")  # nothing a rule reads: not parsed, a linter's business
+    _write(tmp_path, "cloudformation.yaml", "Resources: !Ref [unclosed\n")  # not a collector configuration
     _write(tmp_path, "latin1.py", "")
     (tmp_path / "latin1.py").write_bytes(b"x = '\xe9'\n")
     _write(tmp_path, "app.py", ASYNC_CONTEXT + "x = AsyncContext()\n")
@@ -322,7 +332,7 @@ def test_sarif_output(monkeypatch: pytest.MonkeyPatch, capsys: Any, tmp_path: Pa
     warning = next(r for r in run["results"] if r["ruleId"] == "XE054")
     assert warning["level"] == "warning"
     assert run["invocations"][0]["executionSuccessful"] is True
-    _write(tmp_path, "broken.py", "def f(:\n")
+    _write(tmp_path, "broken.py", "from aws_xray_sdk.core import xray_recorder\ndef f(:\n")
     log = json.loads(sarif([], check([tmp_path], CheckConfig(root=tmp_path)).errors, "0"))
     _assert_sarif_2_1_0(log)
     assert log["runs"][0]["invocations"][0]["executionSuccessful"] is False
@@ -346,7 +356,7 @@ def test_list_rules_and_the_docs_page(capsys: Any) -> None:
         "regenerate: python -m xray_exclusive.check --rules-markdown > docs/check-rules.md"
     )
     for rule in RULES.values():
-        assert rule.message and rule.spec and all(s.startswith(("FR-", "SC-")) for s in rule.spec)
+        assert rule.message and all(s.startswith(("FR-", "SC-")) for s in rule.spec)
 
 
 def test_module_entry_point(tmp_path: Path) -> None:

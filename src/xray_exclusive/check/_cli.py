@@ -24,8 +24,13 @@ def run_check(
     markdown: bool = False,
     out: TextIO | None = None,
 ) -> int:
-    """Run the checker as the command line does; returns 0 clean, 1 findings, 2 usage or parse errors."""
+    """Run the checker as the command line does; returns its exit status.
+
+    0 clean, 1 findings, 2 a file could not be parsed, 3 the check could not run (a missing path, an
+    invalid configuration).
+    """
     from .. import __version__
+    from .._exit import CANNOT_RUN
 
     out = out or sys.stdout
     if list_rules or markdown:
@@ -35,7 +40,7 @@ def run_check(
     missing = [str(p) for p in targets if not p.exists()]
     if missing:
         print(f"xray-exclusive check: no such file or directory: {', '.join(missing)}", file=sys.stderr)
-        return 2
+        return CANNOT_RUN
     try:
         pyproject = Path(config) if config else find_pyproject(targets[0])
         if config and not Path(config).is_file():
@@ -43,14 +48,14 @@ def run_check(
         settings = with_overrides(load_config(pyproject), select=select, ignore=ignore, streaming=streaming)
     except ConfigError as error:
         print(f"xray-exclusive check: {error}", file=sys.stderr)
-        return 2
+        return CANNOT_RUN
     report = check(targets, settings)
     if output_format == "json":
         out.write(as_json(report.findings, report.errors) + "\n")
     elif output_format == "sarif":
-        out.write(sarif(report.findings, report.errors, __version__) + "\n")
+        out.write(sarif(report.findings, report.errors, __version__, report.notes) + "\n")
     else:
-        out.write(text(report.findings, report.errors, report.files) + "\n")
+        out.write(text(report.findings, report.errors, report.files, report.notes) + "\n")
     return report.exit_code
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ._model import SourceFile
+from ._vendors import LOCAL_EXPORTERS, is_loopback
 
 # (code, line, col, detail)
 Hit = tuple[str, int, int, str]
@@ -17,17 +19,128 @@ def _type(component: str) -> str:
     return component.split("/", 1)[0]
 
 
+# Receivers that only run outside Lambda (hosts, containers, clusters, log files, daemons): a configuration
+# with one of them is another platform's collector, not a Lambda extension's.
+_NOT_LAMBDA_RECEIVERS = frozenset(
+    {
+        "awsecscontainermetrics",
+        "awscontainerinsightreceiver",
+        "awsxray",
+        "hostmetrics",
+        "kubeletstats",
+        "k8s_cluster",
+        "k8s_events",
+        "k8sobjects",
+        "docker_stats",
+        "podman_stats",
+        "filelog",
+        "journald",
+        "statsd",
+        "jaeger",
+        "zipkin",
+        "syslog",
+        "tcplog",
+        "udplog",
+        "collectd",
+        "carbon",
+        "fluentforward",
+        "windowseventlog",
+        "windowsperfcounters",
+    }
+)
+_OTHER_PLATFORMS = frozenset({"ecs", "eks", "ec2", "apprunner", "k8s", "kubernetes", "helm", "fargate"})
+_PLACEHOLDER = re.compile(r"(:[ \t]+|-[ \t]+)(\{\{[^{}\n]*\}\})")
+_TOP_LEVEL = re.compile(r"^(service|receivers|exporters)[ \t]*:", re.M)
+
+
+def looks_like_collector(text: str) -> bool:
+    r"""The textual pre-filter: a collector configuration names ``pipelines`` and receivers or exporters.
+
+    Example:
+        >>> looks_like_collector("on: push\njobs: {}\n")
+        False
+        >>> looks_like_collector("service:\n  pipelines: {}\nexporters: {}")
+        True
+    """
+    return "pipelines" in text and "service" in text and ("receivers" in text or "exporters" in text)
+
+
+def lambda_extension(data: dict[str, Any], path: str) -> bool:
+    """Whether a collector configuration can be a Lambda extension's.
+
+    It has a traces pipeline, no receiver that only runs on hosts, containers or clusters, and is not under
+    a directory named for another platform.
+
+    Example:
+        >>> config = {"receivers": {"otlp": {}}, "service": {"pipelines": {"traces": {}}}}
+        >>> lambda_extension(config, "sse/collector.yaml"), lambda_extension(config, "config/ecs/otel.yaml")
+        (True, False)
+    """
+    if any(_type(str(name)) in _NOT_LAMBDA_RECEIVERS for name in _mapping(data.get("receivers"))):
+        return False
+    if not any(
+        _type(str(name)) == "traces" for name in _mapping(_mapping(data.get("service")).get("pipelines"))
+    ):
+        return False
+    return not (_OTHER_PLATFORMS & {part.lower() for part in path.replace("\\", "/").split("/")[:-1]})
+
+
+def _collector_at_top_level(text: str) -> bool:
+    """``service:`` and ``receivers:``/``exporters:`` at column 0: meant as a collector configuration."""
+    keys = set(_TOP_LEVEL.findall(text))
+    return "service" in keys and len(keys) >= 2
+
+
+def _loader_class() -> Any:
+    """A safe loader that reads other tools' tags as plain values.
+
+    CloudFormation's ``!Ref``/``!Sub``, mkdocs' ``!!python/name:``: they never matter to a collector.
+    """
+    import yaml
+
+    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    class Loader(base):  # type: ignore[valid-type,misc]
+        pass
+
+    def plain(loader: Any, suffix: str, node: Any) -> Any:
+        if isinstance(node, yaml.MappingNode):
+            return loader.construct_mapping(node)
+        if isinstance(node, yaml.SequenceNode):
+            return loader.construct_sequence(node)
+        return loader.construct_scalar(node)
+
+    Loader.add_multi_constructor("!", plain)
+    Loader.add_multi_constructor("tag:yaml.org,2002:python/", plain)
+    return Loader
+
+
+_LOADER: Any = None
+
+
 class _Document:
-    """The YAML mapping and its node tree (for line numbers)."""
+    """The YAML mapping and its node tree (for line numbers): the first document that is a collector's."""
 
     def __init__(self, source: SourceFile) -> None:
         import yaml
 
+        global _LOADER
+        if _LOADER is None:
+            _LOADER = _loader_class()
+        loader = _LOADER(source.text)
+        self.node: Any = None
+        self.data: Any = None
         try:
-            self.node = yaml.compose(source.text, Loader=yaml.SafeLoader)
-            self.data: Any = yaml.safe_load(source.text)
-        except yaml.YAMLError as error:
+            while loader.check_node():
+                node = loader.get_node()
+                data = loader.construct_document(node)
+                if is_collector_config(data):
+                    self.node, self.data = node, data
+                    break
+        except (yaml.YAMLError, TypeError, ValueError, RecursionError) as error:
             raise ValueError(str(error).replace("\n", " ")) from error
+        finally:
+            loader.dispose()
 
     def position(self, *path: str) -> tuple[int, int]:
         """Line and column (1-based) of the key at ``path``, or of the deepest key found."""
@@ -78,9 +191,26 @@ def analyse(source: SourceFile) -> list[Hit] | None:
         >>> [hit[0] for hit in analyse(SourceFile("c.yaml", yaml_text))]
         ['XE050']
     """
-    document = _Document(source)
+    if not looks_like_collector(source.text):
+        return None
+    try:
+        document = _Document(source)
+    except ValueError:
+        if "{{" in source.text:  # `endpoint: {{endpoint}}`: a template's placeholders, read as strings
+            try:
+                document = _Document(SourceFile(source.path, _PLACEHOLDER.sub(r'\1"\2"', source.text)))
+            except ValueError:
+                retried = None
+            else:
+                retried = document
+        else:
+            retried = None
+        if retried is None:
+            if _collector_at_top_level(source.text):
+                raise
+            return None  # a template or another tool's YAML that only mentions the words
     data = document.data
-    if not is_collector_config(data):
+    if data is None or not (source.streaming or lambda_extension(data, source.path)):
         return None
     hits: list[Hit] = []
 
@@ -110,6 +240,7 @@ def analyse(source: SourceFile) -> list[Hit] | None:
             hit("XE052", (*where, "receivers") if "receivers" in pipeline else where, f"pipeline {name}")
         if not any(_type(e) == "awsxray" for e in _listed(pipeline.get("exporters"))):
             hit("XE053", (*where, "exporters") if "exporters" in pipeline else where, f"pipeline {name}")
+        _second_backend(data, pipeline, where, hit)
     for name in pipelines:
         if _type(str(name)) != "traces":
             hit("XE054", ("service", "pipelines", str(name)), f"pipeline {name}")
@@ -121,6 +252,27 @@ def analyse(source: SourceFile) -> list[Hit] | None:
         if _type(str(name)) in _EXTRA_EXTENSIONS:
             hit("XE054", ("extensions", str(name)), f"extension {name}")
     return hits
+
+
+def _second_backend(data: dict[str, Any], pipeline: dict[str, Any], where: tuple[str, ...], hit: Any) -> None:
+    """XE062: an exporter of the traces pipeline that sends spans anywhere but X-Ray (or this machine)."""
+    exporters = _mapping(data.get("exporters"))
+    connectors = _mapping(data.get("connectors"))
+    elsewhere: list[str] = []
+    for name in _listed(pipeline.get("exporters")):
+        kind = _type(name)
+        if kind in LOCAL_EXPORTERS or name in connectors:
+            continue
+        if kind in ("otlp", "otlphttp"):
+            config = _mapping(exporters.get(name))
+            endpoint = config.get("endpoint") or config.get("traces_endpoint")
+            if not isinstance(endpoint, str) or "${" in endpoint or is_loopback(endpoint):
+                continue  # no endpoint, one from the environment, or this machine: not judged
+            elsewhere.append(f"{name} -> {endpoint}")
+        else:
+            elsewhere.append(name)
+    if elsewhere:
+        hit("XE062", (*where, "exporters"), f"pipeline {where[-1]}: {', '.join(elsewhere)}")
 
 
 def _otlp_http_4318(config: object) -> bool:

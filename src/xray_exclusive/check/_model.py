@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-Severity = Literal["error", "warning"]
+Severity = Literal["error", "warning", "note"]
 Kind = Literal["python", "terraform", "dockerfile", "collector"]
 
 PARSE_ERROR = "XE000"

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import ast
+import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from ._model import SourceFile
+from ._vendors import is_loopback, vendor_module
 
 # (code, line, col, detail)
 Hit = tuple[str, int, int, str]
@@ -25,12 +28,105 @@ _POWERTOOLS_DECORATORS = frozenset({"capture_method", "capture_lambda_handler"})
 _RAW_RECORDER_CALLS = frozenset(
     {"capture", "capture_async", "begin_subsegment", "begin_segment", "in_subsegment", "in_segment"}
 )
-_CORRELATION = frozenset({"get_correlation_id", "generate_correlation_id"})
+_PATCHERS = frozenset({"patch_all", "patch"})
+_CREATES_ID = frozenset({"generate_correlation_id", "set_correlation_id"})
+_ID_FACTORIES = ("uuid.uuid1", "uuid.uuid4", "secrets.token_hex", "secrets.token_urlsafe", "ulid.")
+_OTLP_EXPORTERS = frozenset({"OTLPSpanExporter"})
+_ENDPOINT_VARIABLES = frozenset({"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"})
 _LEGACY_LOGGERS = frozenset({"latency_logger", "cache_logger"})
 _SPAN_HELPERS = frozenset({"poll_cycle", "dynamodb_span", "cloudwatch_span", "dispatch_span"})
 _SPAN_METHODS = frozenset({"start_as_current_span", "start_span"})
 _SINGLETON_CACHES = frozenset({"functools.cache", "functools.lru_cache", "cache", "lru_cache"})
 _KEY_LIMIT = 250
+_VISIT_RECURSION_LIMIT = 10_000  # a tree CPython can build is at most ~3,000 deep; two frames per level
+
+# -- the textual pre-filter: every rule needs at least one of these words in the file -----------------
+# A name hidden behind `import x as y` still appears in the import, so the words are the original names.
+_ALWAYS = (
+    "AsyncContext",  # XE002
+    "invocation_context",  # XE004
+    "TracerProvider",  # XE005, XE006
+    "ALWAYS_ON",  # XE007
+    "AlwaysOn",  # XE007
+    "OTEL_TRACES_SAMPLER",  # XE007 (set from Python)
+    "OTEL_EXPORTER_OTLP",  # XE060 (set from Python)
+    "OTLPSpanExporter",  # XE060
+    "xray_recorder",  # XE010
+    "generate_correlation_id",  # XE011
+    "set_correlation_id",  # XE011
+    "correlation_id_path",  # XE011
+    "latency_logger",  # XE012
+    "cache_logger",  # XE012
+)
+_STREAMING_WORDS = ("instrument", "Instrumentor", "Tracer", "capture_", "yield")  # XE001, XE008, XE003/15
+_SAFE_ANNOTATION = re.compile(
+    r"""put_annotation\(\s*(?:key\s*=\s*)?(["'])[A-Za-z0-9_]{1,250}\1\s*,\s*(?:value\s*=\s*)?(?!None\b)[^\s)]"""
+)
+_MODULE_IMPORT = re.compile(
+    r"^(?:from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+([^\n#]*)|import[ \t]+([\w.]+))", re.M
+)
+_STREAMING_IMPORT = re.compile(
+    r"^(?:from|import)[ \t]+(?:opentelemetry|xray_exclusive\.streaming|xray_exclusive\.runtime)\b", re.M
+)
+
+
+def needs_parse(text: str, streaming: bool) -> bool:
+    r"""Whether any Python rule could fire on ``text``; ``False`` lets the checker skip ``ast.parse``.
+
+    Example:
+        >>> needs_parse("import json\nprint(json.dumps({}))\n", streaming=False)
+        False
+        >>> needs_parse("from aws_xray_sdk.core import xray_recorder\n", streaming=False)
+        True
+    """
+    if any(word in text for word in _ALWAYS) or vendor_module(text, textual=True):
+        return True
+    if "extract" in text and ("propagat" in text or "opentelemetry" in text):  # XE004
+        return True
+    if "get_correlation_id" in text and any(word in text for word in ("uuid", "secrets", "ulid")):  # XE011
+        return True
+    if "Tracer" in text and "patch" in text:  # XE009
+        return True
+    if "capture_" in text and "yield" in text:  # XE003
+        return True
+    if streaming and any(word in text for word in _STREAMING_WORDS):
+        return True
+    if "put_annotation" in text:  # XE013, XE014: literal keys of valid characters and a value need no parse
+        return text.count("put_annotation") != len(_SAFE_ANNOTATION.findall(text))
+    return False
+
+
+def streams_directly(text: str) -> bool:
+    r"""A module that imports OpenTelemetry or the library's streaming parts (textual, at column 0).
+
+    Example:
+        >>> streams_directly("import os\nfrom opentelemetry import trace\n"), streams_directly("import os\n")
+        (True, False)
+    """
+    return ("opentelemetry" in text or "xray_exclusive." in text) and bool(_STREAMING_IMPORT.search(text))
+
+
+def module_imports(text: str) -> list[str]:
+    r"""The modules a file may import at column 0; relative imports keep their leading dots.
+
+    ``from a import b`` gives ``a`` and ``a.b``: ``b`` may be a module.
+
+    Example:
+        >>> module_imports("import os\nfrom .tracing import tracer\nfrom . import tracing\n")
+        ['os', '.tracing', '.tracing.tracer', '.', '.tracing']
+    """
+    found: list[str] = []
+    for match in _MODULE_IMPORT.finditer(text):
+        if match.group(3):
+            found.append(match.group(3))
+            continue
+        module = match.group(1)
+        found.append(module)
+        for name in match.group(2).replace("(", " ").replace(")", " ").split(","):
+            name = name.split(" as ")[0].strip()
+            if name.isidentifier():
+                found.append(f"{module}{name}" if module.endswith(".") else f"{module}.{name}")
+    return found
 
 
 def is_streaming(tree: ast.Module) -> bool:
@@ -141,19 +237,29 @@ class _Analyser(ast.NodeVisitor):
                 self.names[top] = top
             if _LEGACY_LOGGERS & set(alias.name.split(".")):
                 self.hit("XE012", node, f"import {alias.name}")
+            vendor = vendor_module(alias.name)
+            if vendor:
+                self.hit("XE060", node, f"import {alias.name}: {vendor}")
 
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
         module = node.module or ""
+        vendor_found = False
         for alias in node.names:
             self.names[alias.asname or alias.name] = f"{module}.{alias.name}" if module else alias.name
             if _LEGACY_LOGGERS & {*module.split("."), alias.name}:
                 self.hit("XE012", node, f"from {module or '.'} import {alias.name}")
-            if alias.name in _CORRELATION:
+            if alias.name == "generate_correlation_id":
                 self.hit("XE011", node, f"import of {alias.name}")
+            vendor = vendor_module(f"{module}.{alias.name}" if module else alias.name)
+            if vendor and node.level == 0 and not vendor_found:
+                vendor_found = True
+                self.hit("XE060", node, f"from {module or alias.name} import ...: {vendor}")
 
     # -- functions -------------------------------------------------------------------------------
     def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
-        if node.name in _CORRELATION:
+        if node.name == "generate_correlation_id" or (
+            node.name == "get_correlation_id" and self._creates_an_id(node)
+        ):
             self.hit("XE011", node, f"def {node.name}")
         for decorator in node.decorator_list:
             self.visit(decorator)
@@ -244,7 +350,7 @@ class _Analyser(ast.NodeVisitor):
                 self.patched_tracers.append(node)
                 if self.source.streaming:
                     self.hit("XE008", node)
-        if name.startswith("aws_xray_sdk") and last == "patch_all":
+        if name.startswith("aws_xray_sdk") and last in _PATCHERS:
             self.patch_all_calls.append(node)
         if (
             isinstance(node.func, ast.Attribute)
@@ -253,8 +359,12 @@ class _Analyser(ast.NodeVisitor):
             and not self.source.streaming
         ):
             self.hit("XE010", node, f"xray_recorder.{node.func.attr}")
-        if last in _CORRELATION:
+        if last in _CREATES_ID:
             self.hit("XE011", node, f"call of {last}()")
+        elif any(k.arg == "correlation_id_path" for k in node.keywords):
+            self.hit("XE011", node, f"{last}(correlation_id_path=...)")
+        if last in _OTLP_EXPORTERS:
+            self._exporter(node, name)
         if isinstance(node.func, ast.Attribute) and node.func.attr == "put_annotation":
             self._annotation(node)
         if last == "traced_stream" and node.args and isinstance(node.args[0], ast.Call):
@@ -332,11 +442,40 @@ class _Analyser(ast.NodeVisitor):
             problem = _valid_key(key.value)
             if problem:
                 self.hit("XE014", node, problem)
+        elif isinstance(key, ast.JoinedStr):
+            literal = "".join(
+                v.value for v in key.values if isinstance(v, ast.Constant) and isinstance(v.value, str)
+            )
+            bad = sorted({c for c in literal if not (c.isascii() and (c.isalnum() or c == "_"))})
+            if bad:
+                self.hit("XE014", node, f"f-string key has {''.join(bad)!r}; X-Ray indexes only [A-Za-z0-9_]")
 
     def _sampler_env(self, values: list[ast.expr], node: ast.AST) -> None:
-        constants = {v.value for v in values if isinstance(v, ast.Constant) and isinstance(v.value, str)}
+        constants = [v.value for v in values if isinstance(v, ast.Constant) and isinstance(v.value, str)]
         if "OTEL_TRACES_SAMPLER" in constants and "always_on" in {c.lower() for c in constants}:
             self.hit("XE007", node, "OTEL_TRACES_SAMPLER=always_on")
+        variable = next((c for c in constants if c in _ENDPOINT_VARIABLES), None)
+        if variable is not None:
+            for endpoint in constants:
+                if endpoint != variable and not is_loopback(endpoint):
+                    self.hit("XE060", node, f"{variable}={endpoint}")
+
+    def _exporter(self, node: ast.Call, name: str) -> None:
+        """An OTLP exporter built with a literal endpoint other than the local collector extension."""
+        endpoint = _keyword(node, "endpoint")
+        if (
+            isinstance(endpoint, ast.Constant)
+            and isinstance(endpoint.value, str)
+            and not is_loopback(endpoint.value)
+        ):
+            self.hit("XE060", node, f"{name.rsplit('.', 1)[-1]}(endpoint={endpoint.value!r})")
+
+    def _creates_an_id(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+        """Whether a function body calls a random-ID factory (uuid4, secrets.token_hex...)."""
+        return any(
+            isinstance(inner, ast.Call) and self.qualify(inner.func).startswith(_ID_FACTORIES)
+            for inner in ast.walk(node)
+        )
 
     # -- names and assignments -------------------------------------------------------------------
     def visit_Assign(self, node: ast.Assign) -> None:
@@ -398,9 +537,17 @@ def analyse(source: SourceFile) -> list[Hit]:
         >>> analyse(SourceFile("app.py", src))
         [('XE002', 2, 7, '')]
     """
-    tree = ast.parse(source.text, filename=source.path)
+    try:
+        tree = ast.parse(source.text, filename=source.path)
+    except RecursionError:
+        raise SyntaxError("too deeply nested for Python to compile", (source.path, 1, 1, "")) from None
     if not source.streaming:
         source.streaming = is_streaming(tree)
     analyser = _Analyser(source)
-    analyser.visit(tree)
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, _VISIT_RECURSION_LIMIT))  # long `a + b + ...` chains are deep trees
+    try:
+        analyser.visit(tree)
+    finally:
+        sys.setrecursionlimit(limit)
     return analyser.finish()

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from ._model import PARSE_ERROR, Finding, Rule
 from ._rules import RULES
@@ -12,8 +15,10 @@ SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 DOCS_URL = "https://github.com/xray-exclusive/xray-exclusive/blob/main/docs/check-rules.md"
 
 
-def text(findings: list[Finding], errors: list[Finding], files: int) -> str:
-    """One ``path:line:col: CODE message`` line per finding, then a summary.
+def text(findings: list[Finding], errors: list[Finding], files: int, notes: Sequence[Finding] = ()) -> str:
+    """One ``path:line:col: CODE message`` line per finding, then the notes, then a summary.
+
+    A note (``path:line:col: note: ...``) is a value a rule would judge but cannot: it is not a literal.
 
     Example:
         >>> print(text([Finding("a.py", 1, 1, "XE002", "error", "AsyncContext configured")], [], 3))
@@ -21,6 +26,7 @@ def text(findings: list[Finding], errors: list[Finding], files: int) -> str:
         Found 1 finding (1 error, 0 warnings) in 3 files checked.
     """
     lines = [f.text() for f in sorted([*errors, *findings])]
+    lines += [f"{n.path}:{n.line}:{n.col}: note: {n.message}" for n in notes]
     errors_count = sum(f.severity == "error" for f in findings)
     noun = "finding" if len(findings) == 1 else "findings"
     summary = (
@@ -32,6 +38,8 @@ def text(findings: list[Finding], errors: list[Finding], files: int) -> str:
     )
     if errors:
         summary += f" {len(errors)} file{'' if len(errors) == 1 else 's'} could not be parsed."
+    if notes:
+        summary += f" {len(notes)} value{'' if len(notes) == 1 else 's'} not judged (not literals)."
     return "\n".join([*lines, summary])
 
 
@@ -65,29 +73,62 @@ def _sarif_rule(rule: Rule) -> dict[str, Any]:
         "shortDescription": {"text": rule.message},
         "fullDescription": {"text": rule.rationale},
         "helpUri": f"{DOCS_URL}#{rule.code.lower()}-{rule.name}",
-        "help": {"text": f"{rule.message}. {rule.rationale} Enforces {', '.join(rule.spec)}."},
+        "help": {"text": f"{rule.message}. {rule.rationale}{_enforces(rule)}"},
         "defaultConfiguration": {"level": rule.severity},
         "properties": {"tags": [rule.kind, *rule.spec]},
     }
 
 
-def _location(f: Finding) -> dict[str, Any]:
+def _enforces(rule: Rule) -> str:
+    return f" Enforces {', '.join(rule.spec)}." if rule.spec else ""
+
+
+def artifact_location(path: str, root: Path) -> dict[str, str]:
+    """A SARIF artifact location: a percent-encoded URI.
+
+    Relative to ``%SRCROOT%`` (``root``) when the file is below it, an absolute ``file://`` URI otherwise.
+
+    Example:
+        >>> artifact_location("lambdas/my app/h#1.py", Path("/repo"))
+        {'uri': 'lambdas/my%20app/h%231.py', 'uriBaseId': '%SRCROOT%'}
+        >>> artifact_location("/elsewhere/a.py", Path("/repo"))
+        {'uri': 'file:///elsewhere/a.py'}
+    """
+    absolute = Path(path) if Path(path).is_absolute() else root / path
+    try:
+        relative = absolute.relative_to(root).as_posix()
+    except ValueError:
+        return {"uri": "file://" + quote(absolute.as_posix())}
+    return {"uri": quote(relative), "uriBaseId": "%SRCROOT%"}
+
+
+def _location(f: Finding, root: Path) -> dict[str, Any]:
     return {
         "physicalLocation": {
-            "artifactLocation": {"uri": f.path, "uriBaseId": "%SRCROOT%"},
+            "artifactLocation": artifact_location(f.path, root),
             "region": {"startLine": f.line, "startColumn": f.col},
         }
     }
 
 
-def sarif(findings: list[Finding], errors: list[Finding], version: str) -> str:
-    """A SARIF 2.1.0 log (GitHub code scanning): every rule, each finding, parse errors as notifications.
+def sarif(
+    findings: list[Finding],
+    errors: list[Finding],
+    version: str,
+    notes: Sequence[Finding] = (),
+    root: Path | None = None,
+) -> str:
+    """A SARIF 2.1.0 log (GitHub code scanning): every rule, each finding, notifications.
+
+    Parse errors and values not judged are notifications. ``%SRCROOT%`` is ``root`` (default: the current
+    directory), which the paths of the findings are relative to.
 
     Example:
         >>> log = json.loads(sarif([Finding("a.py", 2, 5, "XE002", "error", "m")], [], "0.1.0"))
         >>> log["version"], log["runs"][0]["results"][0]["ruleId"]
         ('2.1.0', 'XE002')
     """
+    root = (root or Path.cwd()).resolve()
     rules = list(RULES.values())
     index = {rule.code: i for i, rule in enumerate(rules)}
     results = [
@@ -96,18 +137,18 @@ def sarif(findings: list[Finding], errors: list[Finding], version: str) -> str:
             "ruleIndex": index[f.code],
             "level": f.severity,
             "message": {"text": f.message},
-            "locations": [_location(f)],
+            "locations": [_location(f, root)],
         }
         for f in sorted(findings)
     ]
     notifications = [
         {
-            "descriptor": {"id": PARSE_ERROR},
-            "level": "error",
+            "descriptor": {"id": PARSE_ERROR if f in errors else "not-judged"},
+            "level": "error" if f in errors else "note",
             "message": {"text": f.message},
-            "locations": [_location(f)],
+            "locations": [_location(f, root)],
         }
-        for f in sorted(errors)
+        for f in [*sorted(errors), *notes]
     ]
     run: dict[str, Any] = {
         "tool": {
@@ -118,6 +159,7 @@ def sarif(findings: list[Finding], errors: list[Finding], version: str) -> str:
                 "rules": [_sarif_rule(rule) for rule in rules],
             }
         },
+        "originalUriBaseIds": {"%SRCROOT%": {"uri": root.as_uri() + "/"}},
         "results": results,
         "invocations": [{"executionSuccessful": not errors, "toolExecutionNotifications": notifications}],
     }
@@ -132,7 +174,7 @@ def rule_list() -> str:
         ['XE001', 'error', 'python']
     """
     return "\n".join(
-        f"{r.code}  {r.severity:<7}  {r.kind:<10}  {','.join(r.spec):<22}  {r.name}: {r.message}"
+        f"{r.code}  {r.severity:<7}  {r.kind:<10}  {','.join(r.spec) or '-':<22}  {r.name}: {r.message}"
         for r in RULES.values()
     )
 
@@ -159,7 +201,7 @@ def rules_markdown() -> str:
         "|---|---|---|---|---|",
         *(
             f"| [{r.code}](#{r.code.lower()}-{r.name}) | {r.name} | {r.severity} | {r.kind} "
-            f"| {', '.join(r.spec)} |"
+            f"| {', '.join(r.spec) or '-'} |"
             for r in RULES.values()
         ),
     ]
@@ -170,7 +212,7 @@ def rules_markdown() -> str:
             "",
             f"## {r.code} {r.name}",
             "",
-            f"**{r.severity}** · {r.kind} · {', '.join(r.spec)}.{scope}",
+            f"**{r.severity}** · {r.kind}{' · ' + ', '.join(r.spec) if r.spec else ''}.{scope}",
             "",
             f"{r.message[0].upper()}{r.message[1:]}.",
             "",

@@ -183,6 +183,12 @@ def _collector(
     )
 
 
+_SECOND_BACKEND = (
+    "second tracing backend ({what}): X-Ray is the fleet's only tracing system; {fix}, or keep a "
+    "deliberate one with `{comment} xe: ignore[{code}]` and the reason"
+)
+
+
 def _streaming_tf(old: str, new: str) -> str:
     assert old in _STREAMING_TF_GOOD
     return _STREAMING_TF_GOOD.replace(old, new)
@@ -418,8 +424,8 @@ streaming = get_streaming_tracer()
         name="double-patching",
         kind="python",
         severity="error",
-        message="patch_all() next to a Powertools Tracer that auto-patches: keep one patching mechanism "
-        "(drop patch_all(), or Tracer(auto_patch=False))",
+        message="patch_all() or patch([...]) next to a Powertools Tracer that auto-patches: keep one "
+        "patching mechanism (drop the patch call, or Tracer(auto_patch=False))",
         spec=("FR-030",),
         rationale="Both patch boto3 and requests: each call is wrapped twice.",
         filename="handler.py",
@@ -473,10 +479,12 @@ def handler(event, context):
         name="custom-correlation-id",
         kind="python",
         severity="error",
-        message="custom correlation ID: the X-Ray trace ID is the correlation ID; use current_trace_id() "
-        "and the TraceIdFilter for logs",
+        message="custom correlation ID created: the X-Ray trace ID is the correlation ID; use "
+        "current_trace_id() and the TraceIdFilter for logs",
         spec=("SC-006", "FR-024"),
-        rationale="A second ID that X-Ray does not index forces operators out of X-Ray to correlate.",
+        rationale="A second ID that X-Ray does not index forces operators out of X-Ray to correlate. "
+        "Creating one is flagged (a generated ID, Logger(correlation_id_path=...), "
+        "logger.set_correlation_id()); reading one that a caller sent is not.",
         filename="handler.py",
         bad="""\
 import uuid
@@ -635,7 +643,8 @@ def handler(event, context):
         name="tracing-not-active",
         kind="terraform",
         severity="error",
-        message='Lambda without tracing_config { mode = "Active" }: add it',
+        message='Lambda without Active tracing: add tracing_config { mode = "Active" } (tracing_mode = '
+        '"Active" on the Lambda module)',
         spec=("FR-013", "FR-017"),
         rationale="Without Active tracing the function's segment is not recorded and unsampled "
         "upstream headers decide alone.",
@@ -864,6 +873,112 @@ COPY collector.yaml /opt/collector-config/config.yaml
         filename="collector.yaml",
         bad=_collector(extensions="extensions:\n  zpages:\n", service_extensions="\n  extensions: [zpages]"),
         good=_collector(),
+    ),
+    Rule(
+        code="XE060",
+        name="second-tracing-backend-python",
+        kind="python",
+        severity="error",
+        message=_SECOND_BACKEND.format(
+            what="a vendor tracing SDK or an exporter that sends spans somewhere other than the local "
+            "collector extension",
+            fix="remove it",
+            code="XE060",
+            comment="#",
+        ),
+        spec=(),
+        rationale="Two tracing systems split every investigation: half the story is in a tool the "
+        "on-call engineer does not open. OTLP to localhost (the collector extension) reaches X-Ray; a "
+        "Datadog, New Relic, Honeycomb... SDK, a Jaeger or Zipkin exporter, or an OTLP endpoint elsewhere "
+        "does not.",
+        filename="handler.py",
+        bad="""\
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+EXPORTER = OTLPSpanExporter(endpoint="https://api.honeycomb.io/v1/traces")
+""",
+        good="""\
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+EXPORTER = OTLPSpanExporter(endpoint="http://localhost:4318/v1/traces")  # the collector extension
+""",
+    ),
+    Rule(
+        code="XE061",
+        name="second-tracing-backend-terraform",
+        kind="terraform",
+        severity="error",
+        message=_SECOND_BACKEND.format(
+            what="OTEL_EXPORTER_OTLP_ENDPOINT not on loopback, a non-OTLP OTEL_TRACES_EXPORTER, or a "
+            "tracing vendor's layer on a Lambda",
+            fix="remove it",
+            code="XE061",
+            comment="#",
+        ),
+        spec=(),
+        rationale="The endpoint variable redirects the OpenTelemetry exporter past the collector "
+        "extension: the spans leave the account for another system and never reach X-Ray.",
+        filename="main.tf",
+        bad=_streaming_tf(
+            '      OTEL_SERVICE_NAME       = "sse-streaming"\n',
+            '      OTEL_SERVICE_NAME       = "sse-streaming"\n'
+            '      OTEL_EXPORTER_OTLP_ENDPOINT = "https://otlp.vendor.example"\n',
+        ),
+        good=_streaming_tf(
+            '      OTEL_SERVICE_NAME       = "sse-streaming"\n',
+            '      OTEL_SERVICE_NAME       = "sse-streaming"\n'
+            '      OTEL_EXPORTER_OTLP_ENDPOINT = "http://localhost:4318"\n',
+        ),
+    ),
+    Rule(
+        code="XE062",
+        name="second-tracing-backend-collector",
+        kind="collector",
+        severity="error",
+        message=_SECOND_BACKEND.format(
+            what="an exporter in a traces pipeline that sends spans somewhere other than X-Ray "
+            "(otlphttp/otlp to a remote endpoint, a vendor exporter)",
+            fix="remove it from the pipeline",
+            code="XE062",
+            comment="#",
+        ),
+        spec=(),
+        rationale="Every exporter of the traces pipeline receives every span: a second one is a second "
+        "tracing system, and one more export the extension waits for before Lambda freezes.",
+        filename="collector.yaml",
+        bad=_collector(exporter="awsxray, otlphttp/vendor").replace(
+            "    indexed_attributes: [failure_path]\n",
+            "    indexed_attributes: [failure_path]\n  otlphttp/vendor:\n"
+            "    endpoint: https://otlp.vendor.example\n",
+        ),
+        good=_collector(),
+    ),
+    Rule(
+        code="XE063",
+        name="second-tracing-backend-dockerfile",
+        kind="dockerfile",
+        severity="error",
+        message=_SECOND_BACKEND.format(
+            what="a tracing vendor's Lambda extension or SDK installed in the image, or "
+            "OTEL_EXPORTER_OTLP_ENDPOINT not on loopback",
+            fix="remove it",
+            code="XE063",
+            comment="#",
+        ),
+        spec=(),
+        rationale="A vendor extension in /opt/extensions/ or its SDK in the image sends the function's "
+        "traces to a second system, whatever the code says.",
+        filename="Dockerfile",
+        bad="""\
+FROM public.ecr.aws/datadog/lambda-extension:65 AS datadog
+FROM python:3.13-slim
+COPY --from=datadog /opt/. /opt/
+RUN pip install --no-cache-dir ddtrace==2.14.0 boto3
+""",
+        good="""\
+FROM python:3.13-slim
+RUN pip install --no-cache-dir 'xray-exclusive[streaming]' boto3
+""",
     ),
 )
 

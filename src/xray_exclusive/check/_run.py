@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from . import _collector, _dockerfile, _python, _terraform
 from ._config import CheckConfig
@@ -32,14 +32,13 @@ _SKIP_DIRS = frozenset(
     }
 )
 _MISSING = {
-    "terraform": "python-hcl2 is not installed: pip install 'xray-exclusive[check]'",
     "collector": "pyyaml is not installed: pip install 'xray-exclusive[check]'",
 }
 
 
 @dataclass
 class Report:
-    """The outcome of one run: findings (rule violations), errors (unparsable files), files checked.
+    """The outcome of one run: findings (rule violations), errors (unparsable files), files checked, notes.
 
     Example:
         >>> Report().exit_code
@@ -49,6 +48,8 @@ class Report:
     findings: list[Finding] = field(default_factory=list)
     errors: list[Finding] = field(default_factory=list)
     files: int = 0
+    notes: list[Finding] = field(default_factory=list)
+    """Values a rule would judge but cannot (not literals): reported, never judged, not in the status."""
 
     @property
     def exit_code(self) -> int:
@@ -56,15 +57,14 @@ class Report:
         return 2 if self.errors else 1 if self.findings else 0
 
 
-def kind_of(path: Path) -> Kind | None:
+def kind_of(path: Path | str) -> Kind | None:
     """Which analyser reads ``path``, from its name; ``None``: not ours.
 
     Example:
         >>> [kind_of(Path(n)) for n in ("a.py", "main.tf", "x.tf.json", "Dockerfile.sse", "c.yml", "a.txt")]
         ['python', 'terraform', 'terraform', 'dockerfile', 'collector', None]
     """
-    name = path.name
-    lower = name.lower()
+    lower = os.path.basename(path).lower()
     if lower.endswith(".py"):
         return "python"
     if lower.endswith((".tf", ".tf.json")):
@@ -80,51 +80,84 @@ def kind_of(path: Path) -> Kind | None:
     return None
 
 
-def discover(paths: Iterable[Path], config: CheckConfig) -> Iterator[Path]:
-    """Every file under ``paths`` an analyser reads, hidden and vendored directories skipped, sorted."""
-    seen: set[Path] = set()
+@dataclass(frozen=True)
+class Candidate:
+    """A file to check: where to read it, its path relative to the configuration's root, as shown, kind."""
+
+    path: str
+    relative: str
+    display: str
+    kind: Kind
+
+
+def _under(path: Path, base: Path) -> str | None:
+    try:
+        relative = path.relative_to(base).as_posix()
+    except ValueError:
+        return None
+    return "" if relative == "." else relative
+
+
+def _join(prefix: str, sub: str) -> str:
+    return f"{prefix}/{sub}" if prefix and sub else prefix or sub
+
+
+def discover(paths: Iterable[Path], config: CheckConfig) -> Iterator[Candidate]:
+    """Every file under ``paths`` an analyser reads, hidden and vendored directories skipped, sorted.
+
+    Each path given is resolved once; the files below it are named from there (no per-file ``resolve()``).
+    """
+    cwd = Path.cwd()
+    seen: set[str] = set()
+    excluded = config.excluded if config.exclude else None
     for path in paths:
+        resolved = path.resolve()
+        relative = _under(resolved, config.root)
+        relative = path.as_posix() if relative is None else relative
+        display = _under(resolved, cwd)
+        display = path.as_posix() if display is None else display
         if path.is_file():
-            if kind_of(path) and path not in seen:
-                seen.add(path)
-                yield path
+            kind = kind_of(path)
+            if kind and str(resolved) not in seen:
+                seen.add(str(resolved))
+                yield Candidate(str(path), relative, display, kind)
             continue
-        found: list[Path] = []
-        for directory, names, files in os.walk(path):
+        top = str(path)
+        found: list[tuple[str, Candidate]] = []
+        for directory, names, files in os.walk(top):
+            sub = directory[len(top) :].strip(os.sep).replace(os.sep, "/")
             names[:] = sorted(
                 n
                 for n in names
                 if n not in _SKIP_DIRS
                 and not n.startswith(".")
                 and not n.endswith(".egg-info")
-                and not config.excluded(_relative(Path(directory, n), config.root))
+                and not (excluded and excluded(_join(relative, _join(sub, n))))
             )
             for name in files:
-                candidate = Path(directory, name)
-                if kind_of(candidate) and not config.excluded(_relative(candidate, config.root)):
-                    found.append(candidate)
-        for candidate in sorted(found):
-            if candidate not in seen:
-                seen.add(candidate)
+                kind = kind_of(name)
+                if kind is None:
+                    continue
+                inner = _join(sub, name)
+                if excluded and excluded(_join(relative, inner)):
+                    continue
+                candidate = Candidate(
+                    os.path.join(directory, name), _join(relative, inner), _join(display, inner), kind
+                )
+                found.append((inner, candidate))
+        found.sort()
+        for inner, candidate in found:
+            key = f"{resolved}/{inner}"
+            if key not in seen:
+                seen.add(key)
                 yield candidate
-
-
-def _relative(path: Path, root: Path) -> str:
-    try:
-        return path.resolve().relative_to(root).as_posix()
-    except ValueError:
-        return path.as_posix()
-
-
-def _display(path: Path) -> str:
-    try:
-        return path.resolve().relative_to(Path.cwd()).as_posix()
-    except ValueError:
-        return path.as_posix()
 
 
 def check(paths: Iterable[Path | str], config: CheckConfig | None = None) -> Report:
     r"""Check files and directories; never raises on a file's content (unparsable files are errors).
+
+    Each file first goes through its kind's textual pre-filter: a file that cannot hold anything a rule
+    reads is counted as checked without being parsed.
 
     Example:
         >>> import tempfile
@@ -135,53 +168,124 @@ def check(paths: Iterable[Path | str], config: CheckConfig | None = None) -> Rep
     """
     config = config or CheckConfig()
     report = Report()
-    terraform: list[_terraform.Resource] = []
-    for path in discover([Path(p) for p in paths], config):
-        relative = _relative(path, config.root)
-        display = _display(path)
-        kind = kind_of(path)
+    files: list[tuple[str, str, str, Kind, str]] = []
+    for candidate in discover([Path(p) for p in paths], config):
         try:
-            text = path.read_text(encoding="utf-8")
+            with open(candidate.path, encoding="utf-8") as stream:
+                text = stream.read()
         except (OSError, UnicodeDecodeError) as error:
-            report.errors.append(_error(display, 1, 1, f"cannot read: {error}"))
+            report.errors.append(_error(candidate.display, 1, 1, f"cannot read: {error}"))
             continue
-        source = SourceFile(display, text, streaming=config.is_streaming(relative))
+        files.append((candidate.path, candidate.relative, candidate.display, candidate.kind, text))
+    streaming = streaming_modules([(rel, text) for _, rel, _, kind, text in files if kind == "python"])
+    terraform: list[_terraform.Resource] = []
+    relative_of: dict[str, str] = {}
+    for _path, relative, display, kind, text in files:
+        source = SourceFile(display, text, streaming=relative in streaming or config.is_streaming(relative))
         try:
-            if kind == "python":
-                hits = _python.analyse(source)
-            elif kind == "dockerfile":
-                hits = _dockerfile.analyse(source)
-            elif kind == "collector":
-                collector_hits = _collector.analyse(source)
-                if collector_hits is None:
-                    continue  # a YAML file, not a collector configuration
-                hits = collector_hits
-            else:
-                terraform.extend(_terraform.parse(source))
-                report.files += 1
-                continue
+            hits = _analyse(source, kind, relative, terraform)
         except SyntaxError as error:
             report.errors.append(
                 _error(display, error.lineno or 1, error.offset or 1, f"syntax error: {error.msg}")
             )
             continue
         except ValueError as error:
-            report.errors.append(_error(display, 1, 1, f"cannot parse: {error}"))
+            report.errors.append(_error(display, getattr(error, "line", 1), 1, f"cannot parse: {error}"))
             continue
-        except ImportError:
-            report.errors.append(_error(display, 1, 1, _MISSING[str(kind)]))
+        except ImportError as error:
+            report.errors.append(_error(display, 1, 1, _MISSING.get(kind, f"missing dependency: {error}")))
             continue
+        except Exception as error:  # a checker bug: that file is reported, the others are still checked
+            report.errors.append(_error(display, 1, 1, f"internal error: {type(error).__name__}: {error}"))
+            continue
+        if hits is None:
+            continue  # a YAML file that is not a collector configuration
         report.files += 1
+        relative_of[display] = relative
         report.findings.extend(_keep(source, relative, hits, config))
     by_path = {r.source.path: r.source for r in terraform}
-    relative_of = {r.source.path: _relative(Path(r.source.path), config.root) for r in terraform}
-    tf_hits = _terraform.analyse(terraform)
-    for path_name in sorted({hit[0] for hit in tf_hits}):
-        mine = [hit[1:] for hit in tf_hits if hit[0] == path_name]
-        report.findings.extend(_keep(by_path[path_name], relative_of[path_name], mine, config))
+    tf_hits, tf_notes = _terraform.analyse(terraform)
+    for path_name, code, line, col, detail in tf_hits:
+        report.findings.extend(
+            _keep(by_path[path_name], relative_of[path_name], [(code, line, col, detail)], config)
+        )
+    for path_name, codes, line, col, detail in tf_notes:
+        wanted = [c.strip() for c in codes.split(",") if config.enabled(c.strip(), relative_of[path_name])]
+        if wanted and not all(by_path[path_name].suppressed(line, c) for c in wanted):
+            message = f"not judged by {', '.join(wanted)}: {detail} (not a literal)"
+            report.notes.append(Finding(path_name, line, col, "note", "note", message))
     report.findings.sort()
     report.errors.sort()
+    report.notes.sort()
     return report
+
+
+def _analyse(
+    source: SourceFile, kind: Kind, relative: str, terraform: list[_terraform.Resource]
+) -> list[tuple[str, int, int, str]] | None:
+    """One file's hits (Terraform resources are collected for the run's stacks; None: not ours)."""
+    text = source.text
+    if kind == "python":
+        return _python.analyse(source) if _python.needs_parse(text, source.streaming) else []
+    if kind == "dockerfile":
+        return _dockerfile.analyse(source) if _dockerfile.needs_parse(text, source.streaming) else []
+    if kind == "collector":
+        return _collector.analyse(source)
+    if _terraform.needs_parse(text):
+        directory = PurePosixPath(relative).parent.as_posix()
+        terraform.extend(_terraform.parse(source, directory))
+    return []
+
+
+def streaming_modules(python: list[tuple[str, str]]) -> set[str]:
+    r"""The Python files (relative paths) that are streaming Lambdas by what they import.
+
+    A file that imports OpenTelemetry or the library's streaming parts at module level is one, and so is a
+    file that imports such a local module (a ``tracing.py`` wrapper), transitively.
+
+    Example:
+        >>> sorted(streaming_modules([("a/tracing.py", "from opentelemetry import trace\n"),
+        ...     ("a/app.py", "from tracing import tracer\n"), ("b/app.py", "import json\n")]))
+        ['a/app.py', 'a/tracing.py']
+    """
+    streaming = {relative for relative, text in python if _python.streams_directly(text)}
+    if not streaming:
+        return streaming
+    names = {_module_name(relative) for relative in streaming}
+    changed = True
+    while changed:
+        changed = False
+        for relative, text in python:
+            if relative in streaming or not any(name in text for name in names):
+                continue
+            if any(_resolves(relative, imported, streaming) for imported in _python.module_imports(text)):
+                streaming.add(relative)
+                names.add(_module_name(relative))
+                changed = True
+    return streaming
+
+
+def _module_name(relative: str) -> str:
+    path = PurePosixPath(relative)
+    return path.parent.name if path.name == "__init__.py" else path.stem
+
+
+def _resolves(relative: str, imported: str, modules: set[str]) -> bool:
+    """Whether ``imported`` (as written in the file at ``relative``) is one of ``modules``."""
+    directory = PurePosixPath(relative).parent
+    dotted = imported.lstrip(".")
+    parts = dotted.split(".") if dotted else []
+    level = len(imported) - len(dotted)
+    if level:
+        base = directory
+        for _ in range(level - 1):
+            base = base.parent
+        candidates = [base.joinpath(*parts)] if parts else []
+    else:
+        candidates = [ancestor.joinpath(*parts) for ancestor in (directory, *directory.parents)]
+    return any(
+        f"{c.as_posix()}.py" in modules or f"{c.as_posix()}/__init__.py" in modules for c in candidates
+    )
 
 
 def _error(path: str, line: int, col: int, message: str) -> Finding:

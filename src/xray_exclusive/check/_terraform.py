@@ -1,49 +1,93 @@
-"""Terraform rules over every scanned ``.tf`` (``python-hcl2``) and ``.tf.json`` file together.
+"""Terraform rules over every scanned ``.tf`` and ``.tf.json`` file, stack by stack.
 
-Alarms usually live in another file than the functions they watch, so the rules see the whole
-tree at once. Line numbers: the parser gives none, so a finding points at the resource's header
-line, or at the line of the attribute it is about when that line can be found in the resource.
+A stack is a directory (a Terraform module): a function, its Function URL and its alarms are matched
+inside it, never across stacks. Calls of the well-known Lambda module (``terraform-aws-modules/lambda/aws``)
+are functions too, their inputs (``tracing_mode``, ``environment_variables``, ``invoke_mode``, ``cors``...)
+judged like the raw resource's attributes. A value the checker cannot resolve (``var.x``, a ``dynamic``
+block, ``merge(...)``) is never judged: it is reported as a note instead.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._hcl import Attribute, Block, Unknown, Value
+from ._hcl import parse as parse_hcl
 from ._model import SourceFile
+from ._vendors import is_loopback, traces_exporter_elsewhere, vendor_layer
 
 # (path, code, line, col, detail)
 Hit = tuple[str, str, int, int, str]
 
-_HEADER = re.compile(r'^\s*resource\s+"?([A-Za-z0-9_-]+)"?\s+"?([A-Za-z0-9_-]+)"?\s*\{')
-_REFERENCE = re.compile(r"aws_lambda_function\.([A-Za-z0-9_-]+)\.(?:function_name|arn|id|qualified_arn)")
+_JSON_HEADER = '"{name}"'
+_REFERENCE = re.compile(
+    r"\b(aws_lambda_function\.[A-Za-z0-9_-]+)\.(?:function_name|arn|id|qualified_arn|invoke_arn)\b"
+    r"|\b(module\.[A-Za-z0-9_-]+)\.lambda_function_(?:name|arn|id|qualified_arn|invoke_arn)\b"
+)
+_LAMBDA_MODULE = re.compile(
+    r"(?:^|[/:])terraform-aws-modules/(?:lambda/aws|terraform-aws-lambda(?:\.git)?)/?(?:\?[^/]*)?$"
+)
+_APIGW_MODULE = re.compile(
+    r"(?:^|[/:])terraform-aws-modules/(?:apigateway-v2/aws|terraform-aws-apigateway-v2(?:\.git)?)/?(?:\?[^/]*)?$"
+)
+_ALARM_MODULE = re.compile(r"terraform-aws-modules/cloudwatch/aws//modules/metric-alarm/?(?:\?[^/]*)?$")
+_OTHER_ALARM_MODULE = re.compile(r"cloudwatch.*alarm|alarm.*cloudwatch", re.IGNORECASE)
 _TRACE_HEADER = "x-amzn-trace-id"
 _ABSENCE_WORDS = ("canary", "heartbeat", "throughput", "ingested")
 _ERROR_WORDS = ("error", "fault", "failure", "throttle", "exception")
 _DEFAULT_TIMEOUT_S = 3
+_ENDPOINTS = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+_ENV_CODES = "XE007, XE020, XE021, XE024, XE061"
+_INTERESTING = (
+    "aws_lambda_function",
+    "aws_cloudwatch_metric_alarm",
+    "aws_apigatewayv2_api",
+    "terraform-aws-modules/",
+    "terraform-aws-lambda",
+    "terraform-aws-apigateway-v2",
+    "OTEL_",
+)
+# Blocks of the resources we read, as they appear in .tf.json (objects there, blocks in HCL).
+_JSON_BLOCKS = frozenset(
+    {"tracing_config", "environment", "vpc_config", "cors", "cors_configuration", "dynamic", "content"}
+)
+
+
+def needs_parse(text: str) -> bool:
+    r"""Whether the file could hold anything a Terraform rule reads (a function, an alarm, a module...).
+
+    Example:
+        >>> needs_parse('resource "aws_s3_bucket" "b" {}\n')
+        False
+        >>> needs_parse('resource "aws_lambda_function" "f" {}')
+        True
+    """
+    return any(word in text for word in _INTERESTING)
 
 
 @dataclass
 class Resource:
-    """One ``resource "type" "name"`` block, wherever it came from."""
+    """One ``resource "type" "name"`` or ``module "name"`` block, with its stack (directory)."""
 
     type: str
     name: str
-    body: dict[str, Any]
+    body: Block
     source: SourceFile
     line: int
     end: int = 0
+    directory: str = ""
     key_lines: dict[str, int] = field(default_factory=dict)
 
     @property
     def address(self) -> str:
-        return f"{self.type}.{self.name}"
+        return f"module.{self.name}" if self.type == "module" else f"{self.type}.{self.name}"
 
     def at(self, key: str) -> int:
-        """The line of ``key = ...`` inside this resource, or its header line."""
+        """The line of ``key = ...`` inside this block, or its header line."""
         if key not in self.key_lines:
             pattern = re.compile(rf'^\s*"?{re.escape(key)}"?\s*[=:{{]')
             self.key_lines[key] = next(
@@ -57,51 +101,66 @@ class Resource:
         return self.key_lines[key]
 
 
-def _blocks(body: dict[str, Any], key: str) -> list[dict[str, Any]]:
-    value = body.get(key)
-    if isinstance(value, dict):
-        return [value]
-    if isinstance(value, list):
-        return [v for v in value if isinstance(v, dict)]
-    return []
-
-
-def _string(value: object) -> str:
-    if isinstance(value, str):
-        value = value.strip()
-        return value[1:-1] if len(value) >= 2 and value[0] == value[-1] == '"' else value
-    return "" if value is None else str(value)
-
-
-def _number(value: object) -> float | None:
+def _string(value: Value) -> str | None:
+    """A literal as text (``None``: absent, or not a literal)."""
     if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, str | int | float):
+        return str(value)
+    return None
+
+
+def _number(value: Value) -> float | None:
+    if isinstance(value, bool) or value is None or isinstance(value, Unknown | list | dict):
         return None
-    if isinstance(value, int | float):
-        return float(value)
     try:
-        return float(_string(value))
+        return float(value)
     except ValueError:
         return None
 
 
-def _strings(value: object) -> list[str]:
+def _headers(value: Value) -> list[str] | None:
+    """A header list in lower case; ``None`` when an item (or the list) is not a literal."""
+    if isinstance(value, str):
+        return [value.lower()]
+    if value is None:
+        return []
+    if not isinstance(value, list) or any(not isinstance(v, str) for v in value):
+        return None
+    return [v.lower() for v in value]
+
+
+def _block_from_json(name: str, body: dict[str, Any], labels: tuple[str, ...] = ()) -> Block:
+    block = Block(name, labels)
+    for key, value in body.items():
+        if key == "dynamic" and isinstance(value, dict):
+            for label, inner in value.items():
+                for one in inner if isinstance(inner, list) else [inner]:
+                    if isinstance(one, dict):
+                        block.blocks.append(_block_from_json("dynamic", one, (str(label),)))
+        elif key in _JSON_BLOCKS and isinstance(value, dict | list):
+            for one in value if isinstance(value, list) else [value]:
+                if isinstance(one, dict):
+                    block.blocks.append(_block_from_json(key, one))
+        else:
+            block.attributes[key] = Attribute(_json_value(value), 0)
+    return block
+
+
+def _json_value(value: object) -> Value:
+    if isinstance(value, str):
+        return Unknown(value) if ("${" in value or "%{" in value) else value
     if isinstance(value, list):
-        return [_string(v).lower() for v in value]
-    text = _string(value)
-    return [text.lower()] if text else []
+        return [_json_value(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _json_value(v) for k, v in value.items()}
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return Unknown(str(value))
 
 
-def _env(resource: Resource) -> dict[str, str]:
-    env: dict[str, str] = {}
-    for block in _blocks(resource.body, "environment"):
-        variables = block.get("variables")
-        if isinstance(variables, dict):
-            env.update({_string(k): _string(v) for k, v in variables.items()})
-    return env
-
-
-def parse(source: SourceFile) -> list[Resource]:
-    r"""The resources of one file; raises ``ValueError`` when the file does not parse.
+def parse(source: SourceFile, directory: str = "") -> list[Resource]:
+    r"""The resources and module calls of one file; raises ``ValueError`` when the file does not parse.
 
     Example:
         >>> tf = 'resource "aws_sns_topic" "alerts" {\n  name = "a"\n}\n'
@@ -113,35 +172,21 @@ def parse(source: SourceFile) -> list[Resource]:
             document = json.loads(source.text)
         except json.JSONDecodeError as error:
             raise ValueError(f"invalid JSON: {error}") from error
-        return list(_from_json(document, source))
-    import hcl2
-    from hcl2.utils import SerializationOptions
-
-    options = SerializationOptions(with_comments=False, explicit_blocks=False, strip_string_quotes=True)
-    try:
-        document = hcl2.loads(source.text, serialization_options=options)
-    except Exception as error:  # lark raises its own hierarchy; any failure is a parse error
-        message = str(error).strip().splitlines()
-        raise ValueError(message[0] if message else type(error).__name__) from error
-    headers = [
-        (n, m.group(1), m.group(2)) for n, text in enumerate(source.lines, 1) if (m := _HEADER.match(text))
-    ]
+        return list(_from_json(document, source, directory))
+    root = parse_hcl(source.text)
     found: list[Resource] = []
-    for group in _blocks(document, "resource"):
-        for type_name, instances in group.items():
-            for name, body in (instances or {}).items():
-                if isinstance(body, dict):
-                    found.append(Resource(_string(type_name), _string(name), body, source, 1))
-    for resource in found:
-        for index, (line, type_name, name) in enumerate(headers):
-            if (type_name, name) == (resource.type, resource.name):
-                resource.line = line
-                resource.end = headers[index + 1][0] - 1 if index + 1 < len(headers) else len(source.lines)
+    for block in root.blocks:
+        if block.type == "resource" and len(block.labels) == 2:
+            found.append(Resource(*block.labels, block, source, block.line, block.end, directory))
+        elif block.type == "module" and len(block.labels) == 1:
+            found.append(Resource("module", block.labels[0], block, source, block.line, block.end, directory))
     return found
 
 
-def _from_json(document: object, source: SourceFile) -> Iterator[Resource]:
-    groups = document.get("resource", []) if isinstance(document, dict) else []
+def _from_json(document: object, source: SourceFile, directory: str) -> Iterator[Resource]:
+    if not isinstance(document, dict):
+        return
+    groups = document.get("resource", [])
     for group in groups if isinstance(groups, list) else [groups]:
         if not isinstance(group, dict):
             continue
@@ -151,105 +196,315 @@ def _from_json(document: object, source: SourceFile) -> Iterator[Resource]:
             for name, body in instances.items():
                 for one in body if isinstance(body, list) else [body]:
                     if isinstance(one, dict):
-                        marker = f'"{name}"'
-                        line = next((n for n, t in enumerate(source.lines, 1) if marker in t), 1)
-                        yield Resource(type_name, name, one, source, line, line)
+                        line = _json_line(source, name)
+                        block = _block_from_json("resource", one, (type_name, name))
+                        yield Resource(type_name, name, block, source, line, line, directory)
+    modules = document.get("module", {})
+    for group in modules if isinstance(modules, list) else [modules]:
+        for name, body in group.items() if isinstance(group, dict) else ():
+            if isinstance(body, dict):
+                line = _json_line(source, name)
+                yield Resource(
+                    "module", name, _block_from_json("module", body, (name,)), source, line, line, directory
+                )
 
 
-class _Tree:
-    def __init__(self, resources: list[Resource]) -> None:
+def _json_line(source: SourceFile, name: str) -> int:
+    marker = _JSON_HEADER.format(name=name)
+    return next((n for n, t in enumerate(source.lines, 1) if marker in t), 1)
+
+
+@dataclass
+class _Lambda:
+    """A function, from an ``aws_lambda_function`` or a call of the Lambda module."""
+
+    resource: Resource
+    module: bool
+    env: dict[str, Value] | Unknown
+    streaming: bool | Unknown = False
+
+    @property
+    def address(self) -> str:
+        return self.resource.address
+
+    @property
+    def function_name(self) -> Value:
+        return self.resource.body.get("function_name")
+
+    @property
+    def timeout(self) -> Value:
+        return self.resource.body.get("timeout", _DEFAULT_TIMEOUT_S)
+
+
+def _module_source(resource: Resource) -> str:
+    return _string(resource.body.get("source")) or ""
+
+
+def _env(resource: Resource, module: bool) -> dict[str, Value] | Unknown:
+    body = resource.body
+    if module:
+        variables = body.get("environment_variables", {})
+        return variables if isinstance(variables, dict) else Unknown(str(getattr(variables, "text", "")))
+    if body.dynamic("environment"):
+        return Unknown('dynamic "environment"')
+    env: dict[str, Value] = {}
+    for block in body.children("environment"):
+        variables = block.get("variables", {})
+        if not isinstance(variables, dict):
+            return Unknown(getattr(variables, "text", "") or str(variables))
+        env.update(variables)
+    return env
+
+
+class _Stack:
+    """The resources of one directory, and the rules over them."""
+
+    def __init__(self, resources: list[Resource], hits: list[Hit], notes: list[Hit]) -> None:
         self.resources = resources
-        self.hits: list[Hit] = []
-        self.functions = {r.name: r for r in resources if r.type == "aws_lambda_function"}
-        self.alarms = [r for r in resources if r.type == "aws_cloudwatch_metric_alarm"]
+        self.hits = hits
+        self.notes = notes
+        self.lambdas: dict[str, _Lambda] = {}
+        self.alarms: list[Resource] = []
+        self.unresolved_alarms: list[Resource] = []
+        for resource in resources:
+            if resource.type == "aws_lambda_function":
+                self.lambdas[resource.address] = _Lambda(resource, False, _env(resource, False))
+            elif resource.type == "aws_cloudwatch_metric_alarm":
+                self.alarms.append(resource)
+            elif resource.type == "module":
+                source = _module_source(resource)
+                if _LAMBDA_MODULE.search(source) and not self._disabled(resource):
+                    self.lambdas[resource.address] = _Lambda(resource, True, _env(resource, True))
+                elif _ALARM_MODULE.search(source):
+                    self.alarms.append(resource)
+                elif _OTHER_ALARM_MODULE.search(source):
+                    self.unresolved_alarms.append(resource)
         self.urls = [r for r in resources if r.type == "aws_lambda_function_url"]
-        self.streaming = {
-            target
-            for url in self.urls
-            if _string(url.body.get("invoke_mode")).upper() == "RESPONSE_STREAM"
-            for target in self._targets(url.body.get("function_name"))
-        }
-        self.streaming |= {name for name, r in self.functions.items() if r.source.streaming}
+
+    @staticmethod
+    def _disabled(resource: Resource) -> bool:
+        return any(resource.body.get(key) is False for key in ("create", "create_function"))
 
     def hit(self, resource: Resource, code: str, key: str = "", detail: str = "") -> None:
         line = resource.at(key) if key else resource.line
-        indent = len(resource.source.line(line)) - len(resource.source.line(line).lstrip())
-        self.hits.append((resource.source.path, code, line, indent + 1, detail or resource.address))
+        text = resource.source.line(line)
+        self.hits.append((resource.source.path, code, line, len(text) - len(text.lstrip()) + 1, detail))
 
-    def _targets(self, value: object) -> set[str]:
-        """Which functions of the tree a ``function_name`` / dimension value names."""
+    def note(self, resource: Resource, codes: str, key: str, value: Value) -> None:
+        """A value a rule would judge, left alone because it is not a literal (or a ``dynamic`` block)."""
+        dynamic = key.startswith("dynamic ")
+        if dynamic:
+            label = key.split(" ", 1)[1]
+            blocks = [b for b in resource.body.blocks if b.type == "dynamic" and b.labels[:1] == (label,)]
+            line = blocks[0].line if blocks and blocks[0].line else resource.at("dynamic")
+        else:
+            line = resource.at(key) if key else resource.line
+        text = resource.source.line(line)
+        shown = " ".join((value.text if isinstance(value, Unknown) else str(value)).split())
+        shown = shown if len(shown) <= 60 else shown[:57] + "..."
+        detail = (
+            f'{resource.address}: dynamic "{key[8:]}" block'
+            if dynamic
+            else f"{resource.address}: {key or 'value'} = {shown}"
+        )
+        self.notes.append((resource.source.path, codes, line, len(text) - len(text.lstrip()) + 1, detail))
+
+    def targets(self, value: Value) -> tuple[set[str], bool]:
+        """The functions of this stack a ``function_name``/``FunctionName`` value names; False: unknowable."""
+        if isinstance(value, Unknown):
+            named = {a or b for a, b in _REFERENCE.findall(value.text)}
+            same = {address for address, fn in self.lambdas.items() if fn.function_name == value}
+            return (named & set(self.lambdas)) | same, bool(named or same)
         text = _string(value)
-        names = set(_REFERENCE.findall(text))
-        for name, function in self.functions.items():
-            if text and text == _string(function.body.get("function_name")):
-                names.add(name)
-        return names
+        if text is None:
+            return set(), value is None
+        return {address for address, fn in self.lambdas.items() if fn.function_name == text}, True
 
-    def run(self) -> list[Hit]:
-        for name, function in self.functions.items():
-            self._function(name, function)
+    # -- the rules --------------------------------------------------------------------------------
+    def run(self) -> None:
+        self._streaming()
+        for function in self.lambdas.values():
+            self._function(function)
         for alarm in self.alarms:
             self._missing_data(alarm)
         for url in self.urls:
-            self._cors(
-                url,
-                _blocks(url.body, "cors"),
-                streaming=_string(url.body.get("invoke_mode")).upper() == "RESPONSE_STREAM",
-            )
-        for api in (r for r in self.resources if r.type == "aws_apigatewayv2_api"):
-            self._cors(api, _blocks(api.body, "cors_configuration"), streaming=False)
-        if self.alarms:
+            streaming = self._invoke_mode(url.body.get("invoke_mode", "BUFFERED"))
+            if url.body.dynamic("cors"):
+                self.note(url, "XE030, XE031", "dynamic cors", Unknown(""))
+            blocks = url.body.children("cors")
+            if blocks:
+                self._cors(url, blocks[0], streaming, "allow_headers", "expose_headers")
+        for resource in self.resources:
+            if resource.type == "aws_apigatewayv2_api":
+                if resource.body.dynamic("cors_configuration"):
+                    self.note(resource, "XE030", "dynamic cors_configuration", Unknown(""))
+                for block in resource.body.children("cors_configuration")[:1]:
+                    self._cors(resource, block, False, "allow_headers", "")
+            elif resource.type == "module" and _APIGW_MODULE.search(_module_source(resource)):
+                self._cors_input(resource, "cors_configuration", False)
+        if self.alarms or self.unresolved_alarms:
             self._alarm_coverage()
-        return self.hits
-
-    def _function(self, name: str, function: Resource) -> None:
-        env = _env(function)
-        if "OTEL_PROPAGATORS" in env:
-            self.hit(function, "XE020", "OTEL_PROPAGATORS")
-        if "AWS_LAMBDA_EXEC_WRAPPER" in env and self._uses_powertools(function, env):
-            self.hit(function, "XE021", "AWS_LAMBDA_EXEC_WRAPPER")
-        if env.get("OTEL_TRACES_SAMPLER", "").lower() == "always_on":
-            self.hit(function, "XE007", "OTEL_TRACES_SAMPLER")
-        modes = [_string(b.get("mode")) for b in _blocks(function.body, "tracing_config")]
-        if "Active" not in modes:
-            self.hit(function, "XE023", "tracing_config" if modes else "", f"{function.address}")
-        if name in self.streaming:
-            if _blocks(function.body, "vpc_config"):
-                self.hit(function, "XE022", "vpc_config")
-            service, powertools = env.get("OTEL_SERVICE_NAME"), env.get("POWERTOOLS_SERVICE_NAME")
-            if not service:
-                self.hit(function, "XE024", "variables", f"{function.address}: OTEL_SERVICE_NAME is not set")
-            elif powertools is not None and service != powertools:
-                self.hit(
-                    function,
-                    "XE024",
-                    "OTEL_SERVICE_NAME",
-                    f"{function.address}: OTEL_SERVICE_NAME={service!r}, "
-                    f"POWERTOOLS_SERVICE_NAME={powertools!r}",
-                )
 
     @staticmethod
-    def _uses_powertools(function: Resource, env: dict[str, str]) -> bool:
+    def _invoke_mode(value: Value) -> bool | Unknown:
+        text = _string(value)
+        return value if isinstance(value, Unknown) else (text or "").upper() == "RESPONSE_STREAM"
+
+    def _streaming(self) -> None:
+        for url in self.urls:
+            mode = self._invoke_mode(url.body.get("invoke_mode", "BUFFERED"))
+            if mode is False:
+                continue
+            for address in self.targets(url.body.get("function_name"))[0]:
+                if self.lambdas[address].streaming is not True:
+                    self.lambdas[address].streaming = mode
+        for function in self.lambdas.values():
+            if function.resource.source.streaming:
+                function.streaming = True
+            elif function.module:
+                body = function.resource.body
+                mode = self._invoke_mode(body.get("invoke_mode", "BUFFERED"))
+                if body.get("create_lambda_function_url", False) is not False:
+                    function.streaming = mode
+                    if mode is not False:
+                        self._cors_input(function.resource, "cors", mode)
+                elif isinstance(mode, Unknown):
+                    function.streaming = mode
+
+    def _function(self, function: _Lambda) -> None:
+        resource, env = function.resource, function.env
+        if isinstance(env, Unknown):
+            key = "environment_variables" if function.module else "variables"
+            self.note(
+                resource,
+                _ENV_CODES,
+                key if env.text != 'dynamic "environment"' else "dynamic environment",
+                env,
+            )
+        else:
+            self._environment(function, env)
+        self._tracing(function)
+        streaming = function.streaming
+        if isinstance(streaming, Unknown):
+            self.note(resource, "XE022, XE024, XE031", "invoke_mode", streaming)
+        elif streaming:
+            self._streaming_function(function, env)
+
+    def _environment(self, function: _Lambda, env: dict[str, Value]) -> None:
+        resource = function.resource
+        if "OTEL_PROPAGATORS" in env:
+            self.hit(resource, "XE020", "OTEL_PROPAGATORS", resource.address)
+        if "AWS_LAMBDA_EXEC_WRAPPER" in env and self._uses_powertools(resource, env):
+            self.hit(resource, "XE021", "AWS_LAMBDA_EXEC_WRAPPER", resource.address)
+        sampler = env.get("OTEL_TRACES_SAMPLER")
+        if isinstance(sampler, Unknown):
+            self.note(resource, "XE007", "OTEL_TRACES_SAMPLER", sampler)
+        elif (_string(sampler) or "").lower() == "always_on":
+            self.hit(resource, "XE007", "OTEL_TRACES_SAMPLER", resource.address)
+        for variable in _ENDPOINTS:
+            endpoint = env.get(variable)
+            if isinstance(endpoint, Unknown):
+                self.note(resource, "XE061", variable, endpoint)
+            elif isinstance(endpoint, str) and not is_loopback(endpoint):
+                self.hit(resource, "XE061", variable, f"{resource.address}: {variable} = {endpoint}")
+        exporter = _string(env.get("OTEL_TRACES_EXPORTER"))
+        elsewhere = traces_exporter_elsewhere(exporter) if exporter else None
+        if elsewhere:
+            self.hit(resource, "XE061", "OTEL_TRACES_EXPORTER", f"{resource.address}: {elsewhere} exporter")
+        layers = resource.body.get("layers")
+        for layer in layers if isinstance(layers, list) else []:
+            arn = layer.text if isinstance(layer, Unknown) else layer
+            if isinstance(arn, str) and vendor_layer(arn):
+                self.hit(resource, "XE061", "layers", f"{resource.address}: layer {arn}")
+                break
+
+    @staticmethod
+    def _uses_powertools(resource: Resource, env: dict[str, Value]) -> bool:
         if any(key.startswith("POWERTOOLS_") for key in env):
             return True
-        return any("powertools" in layer for layer in _strings(function.body.get("layers")))
+        layers = resource.body.get("layers")
+        texts = [getattr(v, "text", v) for v in layers] if isinstance(layers, list) else []
+        return any(isinstance(t, str) and "powertools" in t.lower() for t in texts)
+
+    def _tracing(self, function: _Lambda) -> None:
+        resource = function.resource
+        if function.module:
+            mode = resource.body.get("tracing_mode")
+            if isinstance(mode, Unknown):
+                self.note(resource, "XE023", "tracing_mode", mode)
+            elif mode != "Active":
+                key = "tracing_mode" if "tracing_mode" in resource.body.attributes else ""
+                detail = (
+                    f"{resource.address}: tracing_mode = {mode!r}"
+                    if key
+                    else f"{resource.address}: no tracing_mode"
+                )
+                self.hit(resource, "XE023", key, detail)
+            return
+        if resource.body.dynamic("tracing_config"):
+            self.note(resource, "XE023", "dynamic tracing_config", Unknown(""))
+            return
+        modes = [b.get("mode") for b in resource.body.children("tracing_config")]
+        unknown = next((m for m in modes if isinstance(m, Unknown)), None)
+        if unknown is not None:
+            self.note(resource, "XE023", "mode", unknown)
+        elif "Active" not in modes:
+            self.hit(resource, "XE023", "tracing_config" if modes else "", resource.address)
+
+    def _streaming_function(self, function: _Lambda, env: dict[str, Value] | Unknown) -> None:
+        resource = function.resource
+        if function.module:
+            subnets = resource.body.get("vpc_subnet_ids")
+            if isinstance(subnets, Unknown):
+                self.note(resource, "XE022", "vpc_subnet_ids", subnets)
+            elif subnets:
+                self.hit(resource, "XE022", "vpc_subnet_ids", resource.address)
+        elif resource.body.children("vpc_config"):
+            self.hit(resource, "XE022", "vpc_config", resource.address)
+        if isinstance(env, Unknown):
+            return
+        service, powertools = env.get("OTEL_SERVICE_NAME"), env.get("POWERTOOLS_SERVICE_NAME")
+        key = "environment_variables" if function.module else "variables"
+        if isinstance(service, Unknown) or isinstance(powertools, Unknown):
+            if service != powertools:
+                self.note(
+                    resource,
+                    "XE024",
+                    "OTEL_SERVICE_NAME",
+                    service if isinstance(service, Unknown) else powertools,
+                )
+        elif not service:
+            self.hit(resource, "XE024", key, f"{resource.address}: OTEL_SERVICE_NAME is not set")
+        elif powertools is not None and service != powertools:
+            self.hit(
+                resource,
+                "XE024",
+                "OTEL_SERVICE_NAME",
+                f"{resource.address}: OTEL_SERVICE_NAME={service!r}, POWERTOOLS_SERVICE_NAME={powertools!r}",
+            )
 
     def _missing_data(self, alarm: Resource) -> None:
         body = alarm.body
-        words = " ".join(_string(body.get(k)).lower() for k in ("metric_name", "namespace", "alarm_name"))
-        treat = _string(body.get("treat_missing_data")) or "missing"
-        if any(word in words for word in _ABSENCE_WORDS):
+        words = " ".join(
+            (_string(body.get(k)) or "").lower() for k in ("metric_name", "namespace", "alarm_name")
+        )
+        treat_value = body.get("treat_missing_data", "missing")
+        absence = any(word in words for word in _ABSENCE_WORDS)
+        error = any(word in (_string(body.get("metric_name")) or "").lower() for word in _ERROR_WORDS)
+        if isinstance(treat_value, Unknown):
+            if absence or error:
+                self.note(alarm, "XE025, XE026", "treat_missing_data", treat_value)
+            return
+        treat = _string(treat_value) or "missing"
+        if absence:
             if treat != "breaching":
                 self.hit(
                     alarm,
                     "XE025",
-                    "treat_missing_data" if "treat_missing_data" in body else "",
+                    "treat_missing_data" if "treat_missing_data" in body.attributes else "",
                     f"{alarm.address}: treat_missing_data = {treat!r}",
                 )
-        elif (
-            any(word in _string(body.get("metric_name")).lower() for word in _ERROR_WORDS)
-            and treat == "breaching"
-        ):
+        elif error and treat == "breaching":
             self.hit(
                 alarm, "XE026", "treat_missing_data", f"{alarm.address} on {_string(body.get('metric_name'))}"
             )
@@ -257,60 +512,115 @@ class _Tree:
     def _alarm_coverage(self) -> None:
         errors: set[str] = set()
         durations: dict[str, list[Resource]] = {}
+        unresolved = {"Errors": list(self.unresolved_alarms), "Duration": list(self.unresolved_alarms)}
         for alarm in self.alarms:
             body = alarm.body
-            if _string(body.get("namespace")) != "AWS/Lambda":
+            namespace, metric = body.get("namespace"), body.get("metric_name")
+            if body.children("metric_query") or "metric_query" in body.attributes:
+                unresolved["Errors"].append(alarm)
+                unresolved["Duration"].append(alarm)
+                continue
+            if isinstance(namespace, Unknown) or isinstance(metric, Unknown):
+                unresolved["Errors"].append(alarm)
+                unresolved["Duration"].append(alarm)
+                continue
+            if namespace != "AWS/Lambda" or metric not in ("Errors", "Duration"):
                 continue
             dimensions = body.get("dimensions")
-            targets = self._targets(dimensions.get("FunctionName")) if isinstance(dimensions, dict) else set()
-            metric = _string(body.get("metric_name"))
+            if isinstance(dimensions, dict):
+                targets, known = self.targets(dimensions.get("FunctionName"))
+            else:
+                targets, known = set(), dimensions is None
+            if not known:
+                unresolved[str(metric)].append(alarm)
             if metric == "Errors":
                 errors |= targets
-            elif metric == "Duration" and _string(body.get("extended_statistic")).lower() == "p95":
+            elif (_string(body.get("extended_statistic")) or "").lower() == "p95":
                 for target in targets:
                     durations.setdefault(target, []).append(alarm)
-        for name, function in self.functions.items():
-            if name not in errors:
-                self.hit(function, "XE027", detail=function.address)
-            if name not in durations:
-                self.hit(function, "XE028", detail=function.address)
+        for address, function in self.lambdas.items():
+            resource = function.resource
+            if address not in errors:
+                if unresolved["Errors"]:
+                    self._coverage_note(resource, "XE027", unresolved["Errors"][0])
+                else:
+                    self.hit(resource, "XE027", detail=address)
+            if address not in durations:
+                if unresolved["Duration"]:
+                    self._coverage_note(resource, "XE028", unresolved["Duration"][0])
+                else:
+                    self.hit(resource, "XE028", detail=address)
                 continue
-            timeout = _number(function.body.get("timeout")) or _DEFAULT_TIMEOUT_S
-            for alarm in durations[name]:
-                threshold = _number(alarm.body.get("threshold"))
-                if threshold is None:
-                    continue
-                share = threshold / (timeout * 1000)
-                if not 0.8 <= share <= 0.9:
-                    low, high = int(timeout * 800), int(timeout * 900)
-                    self.hit(
-                        alarm,
-                        "XE029",
-                        "threshold",
-                        f"{alarm.address}: {threshold:g} ms is {share:.0%} of the {timeout:g} s timeout; "
-                        f"use {low}-{high}",
-                    )
+            self._threshold(function, durations[address])
 
-    def _cors(self, resource: Resource, blocks: list[dict[str, Any]], *, streaming: bool) -> None:
-        if not blocks:
+    def _coverage_note(self, resource: Resource, code: str, alarm: Resource) -> None:
+        self.note(
+            resource, code, "", Unknown(f"alarm {alarm.address} watches a function named by an expression")
+        )
+
+    def _threshold(self, function: _Lambda, alarms: list[Resource]) -> None:
+        timeout = _number(function.timeout)
+        if timeout is None:
+            self.note(function.resource, "XE029", "timeout", function.timeout)
             return
-        cors = blocks[0]
-        allowed = _strings(cors.get("allow_headers"))
-        if _TRACE_HEADER not in allowed and "*" not in allowed:
-            self.hit(resource, "XE030", "allow_headers" if "allow_headers" in cors else "", resource.address)
-        exposed = _strings(cors.get("expose_headers"))
-        if streaming and _TRACE_HEADER not in exposed and "*" not in exposed:
-            self.hit(
-                resource, "XE031", "expose_headers" if "expose_headers" in cors else "", resource.address
-            )
+        for alarm in alarms:
+            threshold = _number(alarm.body.get("threshold"))
+            if threshold is None:
+                continue
+            share = threshold / (timeout * 1000)
+            if not 0.8 <= share <= 0.9:
+                low, high = int(timeout * 800), int(timeout * 900)
+                self.hit(
+                    alarm,
+                    "XE029",
+                    "threshold",
+                    f"{alarm.address}: {threshold:g} ms is {share:.0%} of the {timeout:g} s timeout; "
+                    f"use {low}-{high}",
+                )
+
+    def _cors_input(self, resource: Resource, key: str, streaming: bool | Unknown) -> None:
+        """A module's CORS input (an object with the resource's attribute names)."""
+        cors = resource.body.get(key)
+        if isinstance(cors, Unknown):
+            self.note(resource, "XE030, XE031", key, cors)
+        elif isinstance(cors, dict) and cors:
+            block = Block(key)
+            block.attributes = {k: Attribute(v, 0) for k, v in cors.items()}
+            self._cors(resource, block, streaming, "allow_headers", "expose_headers")
+
+    def _cors(
+        self, resource: Resource, cors: Block, streaming: bool | Unknown, allow_key: str, expose_key: str
+    ) -> None:
+        allowed = _headers(cors.get(allow_key))
+        if allowed is None:
+            self.note(resource, "XE030", allow_key, cors.get(allow_key))
+        elif _TRACE_HEADER not in allowed and "*" not in allowed:
+            self.hit(resource, "XE030", allow_key if allow_key in cors.attributes else "", resource.address)
+        if not expose_key or streaming is False:
+            return
+        exposed = _headers(cors.get(expose_key))
+        if exposed is None or isinstance(streaming, Unknown):
+            self.note(resource, "XE031", expose_key, cors.get(expose_key) if exposed is None else streaming)
+        elif _TRACE_HEADER not in exposed and "*" not in exposed:
+            self.hit(resource, "XE031", expose_key if expose_key in cors.attributes else "", resource.address)
 
 
-def analyse(resources: list[Resource]) -> list[Hit]:
-    r"""Every Terraform rule over the resources of all scanned files.
+def analyse(resources: Iterable[Resource]) -> tuple[list[Hit], list[Hit]]:
+    r"""Every Terraform rule, stack by stack (directory by directory): the findings, and the notes.
+
+    Notes are values a rule would judge but cannot, because they are not literals; in a hit tuple
+    the second item is then the codes left unjudged.
 
     Example:
         >>> tf = 'resource "aws_lambda_function" "f" {\n  function_name = "f"\n}\n'
         >>> analyse(parse(SourceFile("main.tf", tf)))
-        [('main.tf', 'XE023', 1, 1, 'aws_lambda_function.f')]
+        ([('main.tf', 'XE023', 1, 1, 'aws_lambda_function.f')], [])
     """
-    return _Tree(resources).run()
+    stacks: dict[str, list[Resource]] = {}
+    for resource in resources:
+        stacks.setdefault(resource.directory, []).append(resource)
+    hits: list[Hit] = []
+    notes: list[Hit] = []
+    for directory in sorted(stacks):
+        _Stack(stacks[directory], hits, notes).run()
+    return hits, notes
