@@ -28,7 +28,6 @@ _EXTRAS = {
     "google": "streaming",  # protobuf, through the OTLP exporter
     "boto3": "canary",
     "botocore": "canary",
-    "hcl2": "check",
     "yaml": "check",
 }
 
@@ -37,7 +36,7 @@ def missing_extra(exc: ImportError) -> str | None:
     """The extra that installs the module ``exc`` could not import, or ``None`` if it is not ours.
 
     Example:
-        >>> missing_extra(ModuleNotFoundError("No module named 'hcl2'", name="hcl2"))
+        >>> missing_extra(ModuleNotFoundError("No module named 'yaml'", name="yaml"))
         'check'
         >>> missing_extra(ModuleNotFoundError("No module named 'numpy'", name="numpy")) is None
         True

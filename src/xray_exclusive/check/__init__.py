@@ -1,8 +1,8 @@
-r"""``xray-exclusive check``: find the spec's known tracing pitfalls in a Lambda fleet's repository.
+r"""``xray-exclusive check``: find the known X-Ray tracing pitfalls in a Lambda fleet's repository.
 
-Python files are read with ``ast``, Terraform with ``python-hcl2`` (extra ``[check]``), Dockerfiles
-instruction by instruction, collector YAML with PyYAML. Every rule is in ``RULES``; see
-``docs/checker.md``.
+Python files are read with ``ast``, Terraform with a built-in reader, Dockerfiles instruction by
+instruction, collector YAML with PyYAML (extra ``[check]``). Every rule is in ``RULES``; see the
+checker's page of the documentation.
 
 Example:
     >>> import tempfile
