@@ -64,3 +64,78 @@ def buffered(event: Any, context: Any) -> dict[str, Any]:
 
 def raises(event: Any, context: Any) -> dict[str, Any]:
     raise KeyError("missing")
+
+
+def endless_sse(event: Any, context: Any) -> Generator[Any, None, None]:
+    """A never-ending SSE stream: one poll cycle, then one event, forever (not decorated)."""
+    yield HttpResponse(200, dict(sse.RESPONSE_HEADERS))
+    stream = sse.EventStream(retry_ms=3000)
+    yield from stream.start()
+    i = 0
+    while True:
+        with poll_cycle(item_count=i):
+            time.sleep(float(event.get("pause", 0.05)))
+        yield stream.send(f"poll {i} left {context.get_remaining_time_in_millis()}")
+        i += 1
+
+
+def blocked_stream(event: Any, context: Any) -> Generator[Any, None, None]:
+    """Yields once, then blocks inside a poll far past the deadline: the runtime must interrupt it."""
+    yield b"data: first\n\n"
+    with poll_cycle(item_count=1):
+        time.sleep(3600)
+    yield b"data: never\n\n"  # pragma: no cover
+
+
+async def blocked_async_stream(event: Any, context: Any) -> AsyncGenerator[bytes, None]:
+    yield b"data: first\n\n"
+    with poll_cycle(item_count=1):
+        await asyncio.sleep(3600)
+    yield b"data: never\n\n"  # pragma: no cover
+
+
+class _Unprintable:
+    def __str__(self) -> str:
+        raise RuntimeError("no text for you")
+
+
+def bad_chunk(event: Any, context: Any) -> Generator[Any, None, None]:
+    """Yields a chunk that cannot be encoded (``event["bad"]``: circular, unprintable) after good ones."""
+    yield b"data: good\n\n"
+    yield None  # nothing is sent for None
+    if event.get("bad") == "circular":
+        loop: dict[str, Any] = {}
+        loop["self"] = loop
+        yield loop
+    else:
+        yield {"value": _Unprintable()}
+    yield b"data: never\n\n"  # pragma: no cover
+
+
+def headers_stream(event: Any, context: Any) -> Generator[Any, None, None]:
+    yield HttpResponse(
+        202,
+        {"content-type": "text/plain"},
+        ("a=1",),
+        multi_value_headers={"X-Multi": ["one", "two"]},
+    )
+    yield "text ✓"
+
+
+def raw_stream(event: Any, context: Any) -> Generator[bytes, None, None]:
+    """No HttpResponse first: no prelude, for InvokeWithResponseStream callers."""
+    yield b"raw bytes"
+
+
+def large_stream(event: Any, context: Any) -> Generator[bytes, None, None]:
+    chunk = b"x" * 65536
+    for _ in range(int(event["chunks"])):
+        yield chunk
+
+
+def exits(event: Any, context: Any) -> None:
+    raise SystemExit(int(event.get("code", 3)))
+
+
+def counting(event: Any, context: Any) -> dict[str, Any]:
+    return {"n": event.get("n")}

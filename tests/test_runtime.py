@@ -28,7 +28,7 @@ def runtime_api() -> Iterator[FakeRuntimeAPI]:
 
 
 class RuntimeProcess:
-    def __init__(self, api: FakeRuntimeAPI, otlp: Any, handler: str) -> None:
+    def __init__(self, api: FakeRuntimeAPI, otlp: Any, handler: str, **extra_env: str) -> None:
         env = {
             k: v
             for k, v in os.environ.items()
@@ -44,6 +44,7 @@ class RuntimeProcess:
             POWERTOOLS_METRICS_DISABLED="true",
             PYTHONPATH=str(TESTS),
         )
+        env.update(extra_env)
         self.api = api
         self.process = subprocess.Popen(
             [sys.executable, "-m", "xray_exclusive.runtime"],
@@ -70,11 +71,11 @@ def start(runtime_api: FakeRuntimeAPI, otlp: Any) -> Iterator[Any]:
     started: list[RuntimeProcess] = []
     apis: list[FakeRuntimeAPI] = []
 
-    def run(handler: str) -> RuntimeProcess:
+    def run(handler: str, **extra_env: str) -> RuntimeProcess:
         api = runtime_api if not started else FakeRuntimeAPI()
         if started:
             apis.append(api)
-        process = RuntimeProcess(api, otlp, handler)
+        process = RuntimeProcess(api, otlp, handler, **extra_env)
         process.api = api
         started.append(process)
         return process
@@ -103,7 +104,7 @@ def test_streams_incrementally_with_the_prelude_and_the_invocation_trace(
         runtime_api.invoke({"events": 3, "pause": 0.2}, trace_header(root, sampled=True)) for root in roots
     ]
     records = [runtime_api.wait(request_id) for request_id in ids]
-    code, out, err = runtime.stop()
+    code, _, err = runtime.stop()
     assert code == 0, err
     for record in records:
         assert record.kind == "response"
@@ -125,21 +126,28 @@ def test_streams_incrementally_with_the_prelude_and_the_invocation_trace(
         times = [t for t, data in record.chunks if b"data: event" in data]
         assert times[-1] - times[0] > 0.3
         assert record.trailers == {}
-    # Three invocations, three traces: each span carries its own invocation's trace ID (SC-026).
+    # Three invocations, three traces: each span carries its own invocation's trace ID.
     spans = otlp.wait_for(3 * 4)
     by_trace: dict[str, int] = {}
     for span in spans:
         by_trace[span.xray_trace_id] = by_trace.get(span.xray_trace_id, 0) + 1
     assert by_trace == dict.fromkeys(roots, 4)  # sse_stream + 3 poll cycles
-    assert "SIGTERM" in out
+    assert {s.attributes.get("stream_end_reason") for s in spans if s.name == "sse_stream"} == {"completed"}
+    # One keep-alive connection for the whole process: three invocations, six calls (and a pending next).
+    assert runtime_api.connections == 1
+    assert [(r.method, r.path.rsplit("/", 1)[-1]) for r in runtime_api.requests[:6]] == [
+        ("GET", "next"),
+        ("POST", "response"),
+    ] * 3
 
 
 def test_a_decorated_handler_is_not_wrapped_twice(runtime_api: FakeRuntimeAPI, otlp: Any, start: Any) -> None:
     runtime = start("runtime_handlers.decorated")
     record = runtime_api.wait(runtime_api.invoke({}, trace_header(new_root(), sampled=True)))
     runtime.stop()
-    _, body = prelude_and_body(record.body)
-    assert body == b"data: 0\n\ndata: 1\n\n"
+    # No HttpResponse first: no prelude, the body is what the handler yielded.
+    assert record.body == b"data: 0\n\ndata: 1\n\n"
+    assert record.headers["content-type"] == "application/octet-stream"
     names = sorted(s.name for s in otlp.wait_for(3))
     assert names == ["decorated_stream", "poll_cycle", "poll_cycle"]
 
@@ -154,7 +162,10 @@ def test_error_before_the_first_byte_goes_to_the_error_endpoint(
     document = json.loads(record.body)
     assert document["errorType"] == "ValueError"
     assert document["errorMessage"] == "no stream for you"
-    assert isinstance(document["stackTrace"], list)
+    assert document["requestId"] == record.request_id
+    assert "runtime_handlers.py" in document["stackTrace"][0]  # no frame of the runtime's own
+    cause = json.loads(record.headers["lambda-runtime-function-xray-error-cause"])
+    assert cause["exceptions"][0]["type"] == "ValueError"
 
 
 def test_error_after_the_first_byte_goes_in_the_trailers(
@@ -164,37 +175,42 @@ def test_error_after_the_first_byte_goes_in_the_trailers(
     record = runtime_api.wait(runtime_api.invoke({}, trace_header(new_root(), sampled=True)))
     runtime.stop()
     assert record.kind == "response"
-    _, body = prelude_and_body(record.body)
-    assert body == b"data: one\n\n"
+    assert record.body == b"data: one\n\n"
     assert record.trailers["Lambda-Runtime-Function-Error-Type"] == "RuntimeError"
     document = json.loads(base64.b64decode(record.trailers["Lambda-Runtime-Function-Error-Body"]))
     assert document["errorMessage"] == "database gone mid-stream"
     span = otlp.wait_for(1)[0]
     assert span.status_code == 2  # ERROR, recorded by traced_stream before the response completed
+    assert span.attributes["stream_end_reason"] == "error"
 
 
-def test_connection_dropped_mid_stream_is_a_client_disconnect(
+def test_a_broken_runtime_api_connection_is_not_a_client_disconnect(
     runtime_api: FakeRuntimeAPI, otlp: Any, start: Any
 ) -> None:
-    runtime_api.drop_after = 4  # prelude + 3 events, then the client is gone
+    runtime_api.drop_after = 4  # the Runtime API connection itself breaks (a fault, not a client leaving)
     runtime = start("runtime_handlers.endless")
     record = runtime_api.wait(runtime_api.invoke({}, trace_header(new_root(), sampled=True)))
     spans = otlp.wait_for(2)
+    runtime_api.drop_after = None
+    # The process is still serving: the next stream runs until its deadline's margin (0.75 s of 1.5 s).
+    second = runtime_api.wait(runtime_api.invoke({}, None, timeout_s=1.5))
     code, out, err = runtime.stop()
     assert code == 0, err
     connection = next(s for s in spans if s.name == "sse_stream")
-    assert connection.attributes["client.disconnected"] is True
-    assert connection.status_code == 1  # OK: a client going away is not a fault
+    assert connection.attributes["stream_end_reason"] == "runtime_api_closed"
+    assert "client.disconnected" not in connection.attributes
     assert len(record.chunks) == 4
-    assert "disconnected mid-stream" in out
+    assert second.kind == "response" and second.chunks and not second.timed_out
+    assert runtime_api.connections == 2  # the broken one, then one new connection
+    assert "Runtime API connection broke after" in out
+    assert "disconnect" not in out
 
 
 def test_async_generator_and_buffered_answers(runtime_api: FakeRuntimeAPI, otlp: Any, start: Any) -> None:
     runtime = start("runtime_handlers.async_stream")
     record = runtime_api.wait(runtime_api.invoke({}, trace_header(new_root(), sampled=True)))
     runtime.stop()
-    _, body = prelude_and_body(record.body)
-    assert body == b"data: 0\n\ndata: 1\n\ndata: 2\n\n"
+    assert record.body == b"data: 0\n\ndata: 1\n\ndata: 2\n\n"
 
     runtime = start("runtime_handlers.buffered")
     record = runtime.api.wait(runtime.api.invoke({}, None))
@@ -208,6 +224,7 @@ def test_async_generator_and_buffered_answers(runtime_api: FakeRuntimeAPI, otlp:
     runtime.stop()
     assert record.kind == "error"
     assert json.loads(record.body)["errorType"] == "KeyError"
+    assert json.loads(record.body)["requestId"] == record.request_id
 
 
 def test_init_error_is_reported(runtime_api: FakeRuntimeAPI, otlp: Any, start: Any) -> None:
@@ -216,7 +233,10 @@ def test_init_error_is_reported(runtime_api: FakeRuntimeAPI, otlp: Any, start: A
     assert code == 1
     [(headers, document)] = runtime_api.init_errors
     assert document["errorType"] == "Runtime.ImportModuleError"
-    assert "a_module_that_does_not_exist" in document["errorMessage"]
+    assert document["errorMessage"] == (
+        "Unable to import module 'runtime_broken_handler': No module named 'a_module_that_does_not_exist'"
+    )
+    assert document["requestId"] == ""
     assert headers["lambda-runtime-function-error-type"] == "Runtime.ImportModuleError"
     assert runtime_api.next_calls == 0
 
@@ -231,3 +251,140 @@ def test_trace_id_is_removed_when_an_invocation_has_none(
     spans = otlp.wait_for(first + 3)
     runtime.stop()
     assert len({s.xray_trace_id for s in spans}) == 2
+
+
+def stream_span(otlp: Any) -> Any:
+    [span] = [s for s in otlp.wait_for(1) if s.name == "sse_stream"]
+    return span
+
+
+@pytest.mark.slow
+def test_a_never_ending_stream_ends_before_the_deadline_with_its_trace_whole(
+    runtime_api: FakeRuntimeAPI, otlp: Any, start: Any
+) -> None:
+    """The client leaves after 5 chunks; Lambda does not tell the runtime: it streams on to the deadline."""
+    runtime_api.client_leaves_after = 5
+    runtime = start("runtime_handlers.endless_sse", XRAY_EXCLUSIVE_STREAM_DEADLINE_MARGIN_MS="700")
+    root = new_root()
+    record = runtime_api.wait(runtime_api.invoke({}, trace_header(root, sampled=True), timeout_s=2.0))
+    assert not record.timed_out  # ended by the runtime, before Lambda's deadline
+    assert record.kind == "response" and record.trailers == {}  # a clean end, not an error
+    assert (
+        record.client_left and len(record.chunks) > 5 + 3
+    )  # the connection stayed open after the client left
+    _, body = prelude_and_body(record.body)
+    events = [int(line.split()[2]) for line in body.decode().splitlines() if line.startswith("data: poll")]
+    assert events == list(range(len(events)))
+    lefts = [int(line.split()[4]) for line in body.decode().splitlines() if line.startswith("data: poll")]
+    assert lefts == sorted(lefts, reverse=True) and 0 < lefts[-1] <= 2000  # get_remaining_time_in_millis
+    # Every span arrived: the stream's, and one per poll cycle, the last one possibly cut by the deadline.
+    stream = stream_span(otlp)
+    polls = sorted(s.attributes["item_count"] for s in otlp.spans if s.name == "poll_cycle")
+    assert polls[: len(events)] == events and len(polls) in (len(events), len(events) + 1)
+    assert stream.attributes["stream_end_reason"] == "deadline"
+    assert stream.attributes["stream.closed_early"] is True
+    assert stream.status_code != 2  # not an error
+    assert "client.disconnected" not in stream.attributes
+    assert all(s.xray_trace_id == root for s in otlp.spans)
+    code, out, _ = runtime.stop()
+    assert code == 0
+    assert "Ended the stream 700 ms before the invocation's deadline" in out
+
+
+@pytest.mark.parametrize("handler", ["blocked_stream", "blocked_async_stream"])
+def test_a_generator_blocked_past_the_deadline_is_interrupted(
+    runtime_api: FakeRuntimeAPI, otlp: Any, start: Any, handler: str
+) -> None:
+    runtime = start(f"runtime_handlers.{handler}")  # the default margin, capped at half of the 1.2 s
+    record = runtime_api.wait(runtime_api.invoke({}, trace_header(new_root(), sampled=True), timeout_s=1.2))
+    spans = otlp.wait_for(2)
+    assert runtime.process.poll() is None  # still serving
+    runtime.stop()
+    assert not record.timed_out and record.trailers == {}
+    assert record.body == b"data: first\n\n"
+    stream = next(s for s in spans if s.name == "sse_stream")
+    assert stream.attributes["stream_end_reason"] == "deadline"
+    poll = next(s for s in spans if s.name == "poll_cycle")
+    assert poll.parent_span_id == stream.span_id
+
+
+@pytest.mark.parametrize("bad", ["circular", "unprintable"])
+def test_a_chunk_that_cannot_be_encoded_ends_the_invocation_not_the_process(
+    runtime_api: FakeRuntimeAPI, otlp: Any, start: Any, bad: str
+) -> None:
+    runtime = start("runtime_handlers.bad_chunk")
+    first = runtime_api.wait(runtime_api.invoke({"bad": bad}, trace_header(new_root(), sampled=True)))
+    second = runtime_api.wait(runtime_api.invoke({"bad": bad}, None))  # the same process, warm
+    spans = otlp.wait_for(2)
+    code, out, _ = runtime.stop()
+    assert code == 0
+    for record in (first, second):
+        assert record.body == b"data: good\n\n"  # the None between them sent nothing
+        assert record.trailers["Lambda-Runtime-Function-Error-Type"] == "Runtime.MarshalError"
+        document = json.loads(base64.b64decode(record.trailers["Lambda-Runtime-Function-Error-Body"]))
+        assert document["errorMessage"].startswith("Unable to marshal a streamed chunk: ")
+        assert document["requestId"] == record.request_id
+    assert runtime_api.connections == 1
+    stream = next(s for s in spans if s.name == "sse_stream")
+    assert stream.attributes["stream_end_reason"] == "encoding_error"
+    assert stream.status_code == 2 and any(name == "exception" for name, _ in stream.events)
+    assert out.count("[ERROR] Runtime.MarshalError: Unable to marshal a streamed chunk") == 2
+
+
+def test_the_prelude_merges_headers_case_insensitively(
+    runtime_api: FakeRuntimeAPI, otlp: Any, start: Any
+) -> None:
+    runtime = start("runtime_handlers.headers_stream")
+    record = runtime_api.wait(runtime_api.invoke({}, None))
+    runtime.stop()
+    assert record.headers["content-type"] == "application/vnd.awslambda.http-integration-response"
+    metadata, body = prelude_and_body(record.body)
+    assert metadata == {
+        "statusCode": 202,
+        "headers": {"content-type": "text/plain"},
+        "multiValueHeaders": {"X-Multi": ["one", "two"]},
+        "cookies": ["a=1"],
+    }
+    assert body == "text ✓".encode()
+
+
+def test_a_stream_over_the_limit_is_reported_not_called_a_disconnect(
+    runtime_api: FakeRuntimeAPI, otlp: Any, start: Any
+) -> None:
+    runtime_api.stream_limit = 512 * 1024
+    runtime = start("runtime_handlers.large_stream")
+    # 64 MiB: more than the loopback socket buffers hold, so the 413 arrives while the runtime still sends.
+    record = runtime_api.wait(runtime_api.invoke({"chunks": 1024}, trace_header(new_root(), sampled=True)))
+    spans = otlp.wait_for(1)
+    after = runtime_api.wait(runtime_api.invoke({"chunks": 1}, None))  # still serving, on a new connection
+    code, out, _ = runtime.stop()
+    assert code == 0
+    assert record.answered == 413
+    assert json.loads(record.body)["errorType"] == "Function.ResponseSizeTooLarge"
+    assert "The Runtime API refused the streamed response after" in out and "HTTP 413" in out
+    assert "disconnect" not in out
+    assert spans[0].attributes["stream_end_reason"] == "response_rejected"
+    assert after.answered == 202 and len(after.body) == 65536
+
+
+def test_runtime_api_statuses_are_logged(runtime_api: FakeRuntimeAPI, otlp: Any, start: Any) -> None:
+    runtime = start("rie_handlers.oversized")
+    record = runtime_api.wait(runtime_api.invoke({"size": 7 * 1024 * 1024}, None))
+    ok = runtime_api.wait(runtime_api.invoke({"size": 10}, None))
+    _, out, _ = runtime.stop()
+    assert record.answered == 413 and ok.answered == 202
+    [line] = [line for line in out.splitlines() if "HTTP 413" in line]
+    assert line.startswith("[ERROR]\t") and "refused the response as too large" in line
+    assert "Exceeded maximum allowed payload size" in line  # the Runtime API's body
+
+
+def test_system_exit_ends_the_process_as_awslambdaric_does(
+    runtime_api: FakeRuntimeAPI, otlp: Any, start: Any
+) -> None:
+    runtime = start("runtime_handlers.exits")
+    record = runtime_api.wait(runtime_api.invoke({"code": 3}, None))
+    assert runtime.process.wait(timeout=30) == 3
+    # Nothing was posted; Lambda answers the caller when the runtime exits.
+    assert record.kind == "error"
+    assert json.loads(record.body)["errorType"] == "Runtime.ExitError"
+    assert [r.path.rsplit("/", 1)[-1] for r in runtime_api.requests] == ["next"]

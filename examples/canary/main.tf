@@ -70,7 +70,11 @@ resource "aws_iam_role_policy" "canary" {
       {
         Sid      = "XRayProbe"
         Effect   = "Allow"
-        Action   = ["xray:PutTraceSegments", "xray:BatchGetTraces"]
+        Action   = [
+          "xray:PutTraceSegments", "xray:BatchGetTraces",
+          # The segment destination, and the read-back from CloudWatch Logs under Transaction Search.
+          "xray:GetTraceSegmentDestination", "xray:StartTraceRetrieval", "xray:ListRetrievedTraces",
+        ]
         Resource = "*"
       },
       {

@@ -32,7 +32,7 @@ TABLE = os.environ.get("ITEMS_TABLE", "sentiment-items")
 POLLS = int(os.environ.get("SSE_POLLS", "20"))
 POLL_INTERVAL_S = float(os.environ.get("SSE_POLL_INTERVAL_S", "0.5"))
 
-streaming = get_streaming_tracer()  # INIT: one provider per execution environment (FR-065)
+streaming = get_streaming_tracer()  # INIT: one provider per execution environment
 dynamodb = boto3.client("dynamodb")  # never instrumented by OpenTelemetry: dynamodb_span() traces the calls
 
 

@@ -1,14 +1,14 @@
 r"""A custom Lambda runtime for Python response streaming: ``python -m xray_exclusive.runtime``.
 
-The official runtime client cannot stream (it JSON-encodes the handler's
-return value and posts it once; FACTS.md §b.1). This one speaks the Lambda
-Runtime API itself: it sets ``_X_AMZN_TRACE_ID`` from each invocation's
-``Lambda-Runtime-Trace-Id``, streams a returned generator chunk by chunk with
-the Function URL prelude, reports errors before the first byte to the error
-endpoint and after it in the documented trailers, wraps the stream in
-``traced_stream`` (spans flushed before the response completes), and turns a
-connection the Runtime API drops into ``BrokenPipeError`` inside the
-generator. A plain return value is posted buffered.
+AWS's Python runtime client (``awslambdaric``) cannot stream: it JSON-encodes the
+handler's return value and posts it once. This runtime serves a buffered handler
+exactly as ``awslambdaric`` does (the same ``context``, JSON, error documents,
+INIT errors and log format) and streams a returned generator chunk by chunk:
+the Function URL prelude when the handler yields an :class:`HttpResponse`
+first, errors before the first byte to the error endpoint and after it in the
+documented trailers, the stream wrapped in ``traced_stream`` (spans flushed
+before the response completes) and ended cleanly before the invocation's
+deadline. One keep-alive connection to the Runtime API serves the process.
 
 Example:
     >>> from xray_exclusive.runtime import HttpResponse
@@ -18,17 +18,36 @@ Example:
 
 from __future__ import annotations
 
-from ._api import HTTP_INTEGRATION, Invocation, ResponseStream, RuntimeAPI, error_body
-from ._loop import HttpResponse, LambdaContext, Runtime, load_handler, main
+from ._api import (
+    HTTP_INTEGRATION,
+    Invocation,
+    ResponseRejected,
+    ResponseStream,
+    RuntimeAPI,
+    RuntimeAPIError,
+    error_body,
+)
+from ._context import Client, ClientContext, CognitoIdentity, LambdaContext
+from ._loop import Runtime, load_handler, main
+from ._marshal import Fault, MarshalError
+from ._stream import DeadlineReached, HttpResponse
 
 __all__ = [
     "HTTP_INTEGRATION",
+    "Client",
+    "ClientContext",
+    "CognitoIdentity",
+    "DeadlineReached",
+    "Fault",
     "HttpResponse",
     "Invocation",
     "LambdaContext",
+    "MarshalError",
+    "ResponseRejected",
     "ResponseStream",
     "Runtime",
     "RuntimeAPI",
+    "RuntimeAPIError",
     "error_body",
     "load_handler",
     "main",

@@ -1,8 +1,13 @@
-"""The invocation loop of the custom runtime, with the tracing lifecycle built in."""
+"""The invocation loop of the custom runtime, with the tracing lifecycle built in.
+
+A buffered handler is served exactly as AWS's Python runtime client (``awslambdaric``) serves it: the same
+``context``, the same JSON, the same error documents and X-Ray error cause, the same INIT errors. A handler
+that returns a generator is streamed (see :mod:`._stream`), and its stream is ended before the invocation's
+deadline.
+"""
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import inspect
 import json
@@ -12,90 +17,67 @@ import signal
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
-from ._api import PRELUDE_DELIMITER, Invocation, ResponseStream, RuntimeAPI, error_body
+from .. import _env
+from ._api import Invocation, ResponseRejected, ResponseStream, RuntimeAPI, RuntimeAPIError
+from ._context import LambdaContext
+from ._logging import configure_logging, log_error, set_request
+from ._marshal import Fault, encode_chunk, error_document, marshal_response, xray_cause
+from ._stream import (
+    AsyncBridge,
+    DeadlineReached,
+    HttpResponse,
+    StreamEnd,
+    Watchdog,
+    content_type_of,
+    finish_quietly,
+    guarded,
+    guarded_async,
+)
 
 __all__ = ["HttpResponse", "LambdaContext", "Runtime", "load_handler", "main"]
 
 _logger = logging.getLogger("xray_exclusive.runtime")
 
 
-@dataclass(frozen=True)
-class HttpResponse:
-    """Yield this first from a streaming handler to set the Function URL response's status, headers, cookies.
-
-    Example:
-        >>> from xray_exclusive import sse
-        >>> HttpResponse(200, dict(sse.RESPONSE_HEADERS)).prelude()[:16]
-        b'{"statusCode":20'
-    """
-
-    status_code: int = 200
-    headers: Mapping[str, str] = field(default_factory=dict)
-    cookies: tuple[str, ...] = ()
-
-    def prelude(self) -> bytes:
-        """The metadata prelude: JSON, then the 8-NUL-byte delimiter."""
-        headers = {"Content-Type": "application/octet-stream", **dict(self.headers)}
-        document: dict[str, Any] = {"statusCode": self.status_code, "headers": headers}
-        if self.cookies:
-            document["cookies"] = list(self.cookies)
-        return json.dumps(document, separators=(",", ":")).encode() + PRELUDE_DELIMITER
-
-
-class LambdaContext:
-    """The ``context`` argument, as the official runtime provides it."""
-
-    def __init__(self, invocation: Invocation) -> None:
-        self.aws_request_id = invocation.request_id
-        self.invoked_function_arn = invocation.function_arn
-        self._deadline_ms = invocation.deadline_ms
-        self.function_name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "")
-        self.function_version = os.environ.get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        self.memory_limit_in_mb = os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "")
-        self.log_group_name = os.environ.get("AWS_LAMBDA_LOG_GROUP_NAME", "")
-        self.log_stream_name = os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME", "")
-        self.client_context = invocation.client_context
-        self.identity = invocation.cognito_identity
-
-    def get_remaining_time_in_millis(self) -> int:
-        """Milliseconds until the invocation's deadline."""
-        return max(0, self._deadline_ms - int(time.time() * 1000))
-
-
-class _RequestIdFilter(logging.Filter):
-    request_id = ""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.aws_request_id = _RequestIdFilter.request_id
-        return True
-
-
-def _configure_logging() -> None:
-    handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(logging.Formatter("[%(levelname)s]\t%(asctime)s\t%(aws_request_id)s\t%(message)s"))
-    handler.addFilter(_RequestIdFilter())
-    root = logging.getLogger()
-    root.addHandler(handler)
-    if root.level == logging.WARNING:
-        root.setLevel(logging.INFO)
+class _Terminated(SystemExit):
+    """SIGTERM: Lambda is shutting the environment down."""
 
 
 def load_handler(spec: str) -> Any:
-    """Import ``module.function`` (the ``_HANDLER`` value) from ``LAMBDA_TASK_ROOT``."""
-    module_name, _, function_name = spec.rpartition(".")
-    if not module_name or not function_name:
-        raise ValueError(f"_HANDLER={spec!r} is not module.function")
+    """Import ``module.function`` (the ``_HANDLER`` value; ``sub/module.function`` too) as awslambdaric does.
+
+    Raises :class:`Fault` with ``Runtime.MalformedHandlerName``, ``Runtime.ImportModuleError``,
+    ``Runtime.UserCodeSyntaxError`` or ``Runtime.HandlerNotFound``; any other exception at import is the
+    module's own and propagates as it is.
+    """
+    try:
+        module_name, function_name = spec.rsplit(".", 1)
+    except ValueError as exc:
+        raise Fault("Runtime.MalformedHandlerName", f"Bad handler '{spec}': {exc}") from None
     root = os.environ.get("LAMBDA_TASK_ROOT")
     if root and root not in sys.path:
         sys.path.insert(0, root)
-    module = importlib.import_module(module_name)
-    handler = getattr(module, function_name, None)
-    if not callable(handler):
-        raise AttributeError(f"module {module_name!r} has no function {function_name!r}")
-    return handler
+    if module_name.split(".")[0] in sys.builtin_module_names:
+        raise Fault(
+            "Runtime.BuiltInModuleConflict", f"Cannot use built-in module {module_name} as a handler module"
+        )
+    try:
+        module = importlib.import_module(module_name.replace("/", "."))
+    except ImportError as exc:
+        raise Fault("Runtime.ImportModuleError", f"Unable to import module '{module_name}': {exc}") from None
+    except SyntaxError as exc:
+        trace = [f'  File "{exc.filename}" Line {exc.lineno}\n    {exc.text}']
+        raise Fault(
+            "Runtime.UserCodeSyntaxError", f"Syntax error in module '{module_name}': {exc}", trace
+        ) from None
+    try:
+        return getattr(module, function_name)
+    except AttributeError:
+        raise Fault(
+            "Runtime.HandlerNotFound", f"Handler '{function_name}' missing on module '{module_name}'"
+        ) from None
 
 
 def _is_stream(result: Any) -> bool:
@@ -115,58 +97,50 @@ def _already_traced(result: Any) -> bool:
     return code is _stream._sync.__code__ or code is _stream._async.__code__
 
 
-class _AsyncBridge:
-    """Drives an async generator from the runtime's synchronous loop, one event loop per invocation."""
-
-    def __init__(self, agen: Any) -> None:
-        import asyncio
-
-        self._loop = asyncio.new_event_loop()
-        self._agen = agen
-
-    def __iter__(self) -> _AsyncBridge:
-        return self
-
-    def __next__(self) -> Any:
-        try:
-            return self._loop.run_until_complete(self._agen.__anext__())
-        except StopAsyncIteration:
-            self._loop.close()
-            raise StopIteration from None
-
-    def throw(self, exc: BaseException) -> Any:
-        try:
-            return self._loop.run_until_complete(self._agen.athrow(exc))
-        finally:
-            self._loop.close()
-
-    def close(self) -> None:
-        if not self._loop.is_closed():
-            self._loop.run_until_complete(self._agen.aclose())
-            self._loop.close()
+def _parse_json_header(raw: str | None, name: str) -> Any:
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except Exception as exc:
+        raise Fault("Runtime.LambdaContextUnmarshalError", f"Unable to parse {name} JSON: {exc}") from None
 
 
-def _as_bytes(chunk: Any) -> bytes:
-    if isinstance(chunk, bytes):
-        return chunk
-    if isinstance(chunk, (bytearray, memoryview)):
-        return bytes(chunk)
-    if isinstance(chunk, str):
-        return chunk.encode("utf-8")
-    return json.dumps(chunk, default=str).encode()
+def _event(invocation: Invocation) -> Any:
+    if invocation.content_type != "application/json":
+        return invocation.body
+    try:
+        return json.loads(invocation.body)
+    except Exception as exc:
+        raise Fault("Runtime.UnmarshalError", f"Unable to unmarshal input: {exc}") from None
+
+
+def _margin_ms(explicit: int | None) -> int:
+    if explicit is None:
+        return _env.XRAY_EXCLUSIVE_STREAM_DEADLINE_MARGIN_MS.get()
+    if isinstance(explicit, bool) or not isinstance(explicit, int) or explicit < 0:
+        raise ValueError(f"deadline_margin_ms must be a non-negative int (got {explicit!r})")
+    return explicit
 
 
 class Runtime:
     """The loop: ``next``, set ``_X_AMZN_TRACE_ID``, call the handler, stream or buffer the answer.
 
+    ``deadline_margin_ms``: a stream is ended this long before the invocation's deadline, so that its spans
+    are flushed before Lambda stops the environment (then ``XRAY_EXCLUSIVE_STREAM_DEADLINE_MARGIN_MS``, then
+    1000 ms); never more than half of the time the invocation had when it started.
+
     Example:
-        >>> Runtime  # doctest: +ELLIPSIS
-        <class '...Runtime'>
+        >>> Runtime(RuntimeAPI("127.0.0.1:9"), print, deadline_margin_ms=-1)
+        Traceback (most recent call last):
+        ...
+        ValueError: deadline_margin_ms must be a non-negative int (got -1)
     """
 
-    def __init__(self, api: RuntimeAPI, handler: Any) -> None:
+    def __init__(self, api: RuntimeAPI, handler: Any, *, deadline_margin_ms: int | None = None) -> None:
         self.api = api
         self.handler = handler
+        self.deadline_margin_ms = _margin_ms(deadline_margin_ms)
 
     def run_forever(self) -> None:
         """Serve invocations until the process is stopped."""
@@ -176,89 +150,189 @@ class Runtime:
     def run_once(self) -> None:
         """Serve one invocation."""
         invocation = self.api.next()
-        _RequestIdFilter.request_id = invocation.request_id
-        # A custom runtime owns this: a stale value links every span to the previous invocation (SC-026).
-        if invocation.trace_id:
+        request_id = invocation.request_id
+        set_request(request_id, invocation.tenant_id)
+        # A custom runtime owns this: a stale value links every span to the previous invocation.
+        if invocation.trace_id is not None:
             os.environ["_X_AMZN_TRACE_ID"] = invocation.trace_id
         else:
             os.environ.pop("_X_AMZN_TRACE_ID", None)
         try:
-            event = json.loads(invocation.body) if invocation.body else {}
-        except ValueError as exc:
-            self.api.error(invocation.request_id, error_body(exc, "Runtime.UnmarshalError"))
-            return
-        try:
-            result = self.handler(event, LambdaContext(invocation))
-        except Exception as exc:
-            _logger.exception("Handler failed")
-            self.api.error(invocation.request_id, error_body(exc))
-            return
-        if _is_stream(result):
-            self._stream(invocation, event, result)
-        else:
-            try:
-                body = _as_bytes(result) if result is not None else b"null"
-            except (TypeError, ValueError) as exc:
-                self.api.error(invocation.request_id, error_body(exc, "Runtime.MarshalError"))
+            context = LambdaContext(
+                request_id,
+                _parse_json_header(invocation.client_context, "Client Context"),
+                _parse_json_header(invocation.cognito_identity, "Cognito Identity"),
+                invocation.deadline_ms,
+                invocation.function_arn,
+                invocation.tenant_id,
+            )
+            event = _event(invocation)
+            result = self.handler(event, context)
+            if _is_stream(result):
+                self._stream(invocation, event, result)
                 return
-            self.api.respond(invocation.request_id, body)
+            body, content_type = marshal_response(result)
+        except Exception as exc:
+            self._fail(request_id, exc)
+            return
+        self._post(lambda: self.api.respond(request_id, body, content_type))
+
+    def _fail(self, request_id: str, exc: BaseException) -> None:
+        document, cause = error_document(exc, request_id)
+        log_error(document)
+        self._post(lambda: self.api.error(request_id, document, xray_cause(cause)))
+
+    @staticmethod
+    def _post(call: Any) -> None:
+        try:
+            call()  # a status other than 2xx is logged by the client
+        except (OSError, RuntimeAPIError) as exc:
+            _logger.error("The Runtime API could not be reached to answer the invocation: %s", exc)
+
+    # ----------------------------------------------------------------------------------------- streams
 
     def _stream(self, invocation: Invocation, event: Any, result: Any) -> None:
+        state = StreamEnd()
+        remaining_s = max(0.0, invocation.deadline_ms / 1000 - time.time())
+        margin_s = min(self.deadline_margin_ms / 1000, remaining_s / 2)
+        state.deadline_at = (
+            time.monotonic() + remaining_s - margin_s if invocation.deadline_ms else float("inf")
+        )
+        is_async = inspect.isasyncgen(result) or (
+            isinstance(result, AsyncIterator) and not isinstance(result, Iterator)
+        )
         if not _already_traced(result):
             from ..streaming import traced_stream
 
             headers = event.get("headers") if isinstance(event, Mapping) else None
-            result = traced_stream(result, headers=headers if isinstance(headers, Mapping) else None)
-        chunks: Any = _AsyncBridge(result) if inspect.isasyncgen(result) else iter(result)
+            wrapped = guarded_async(result, state) if is_async else guarded(result, state)
+            result = traced_stream(wrapped, headers=headers if isinstance(headers, Mapping) else None)
+        chunks: Any = AsyncBridge(result, state) if is_async else iter(result)
+        watchdog = Watchdog(state, chunks)
+        watchdog.arm()
         try:
-            first = next(chunks)
-        except StopIteration:
-            first = b""
-        except Exception as exc:  # before the first byte: a plain invocation error
-            _logger.exception("Stream failed before its first byte")
-            self.api.error(invocation.request_id, error_body(exc))
+            self._send(invocation.request_id, chunks, state)
+        finally:
+            watchdog.disarm()
+            if is_async:
+                chunks.close()
+
+    def _next(self, chunks: Any, state: StreamEnd) -> Any:
+        state.in_next = True
+        try:
+            return next(chunks)
+        finally:
+            state.in_next = False
+
+    def _end(self, chunks: Any, state: StreamEnd, reason: str, error: BaseException | None = None) -> None:
+        """Close the generator (its span ends, annotated with ``reason``, and is flushed)."""
+        state.reason = state.reason or reason
+        state.error = state.error or error
+        close = getattr(chunks, "close", None)
+        if close is None:
             return
-        prelude = first if isinstance(first, HttpResponse) else HttpResponse()
-        stream: ResponseStream | None = None
         try:
-            stream = self.api.stream(invocation.request_id)
-            stream.write(prelude.prelude())
-            if not isinstance(first, HttpResponse):
-                stream.write(_as_bytes(first))
-        except OSError:
-            self._disconnected(chunks, stream)
+            close()
+        except Exception as exc:
+            _logger.error("The stream's generator failed while it was closed: %r", exc)
+
+    def _send(self, request_id: str, chunks: Any, state: StreamEnd) -> None:
+        stream: ResponseStream | None = None
+        first: Any = None
+        try:
+            first = self._next(chunks, state)
+            data = b"" if isinstance(first, HttpResponse) else encode_chunk(first)
+        except StopIteration:
+            data = b""
+        except DeadlineReached:
+            self._end(chunks, state, "deadline")
+            data = b""
+        except Exception as exc:  # before the first byte: a plain invocation error
+            if isinstance(exc, Fault):
+                self._end(chunks, state, "encoding_error", exc)
+            self._fail(request_id, exc)
+            return
+        try:
+            stream = self.api.stream(request_id, content_type_of(first))
+            if isinstance(first, HttpResponse):
+                stream.write(first.prelude())
+            stream.write(data)
+        except (OSError, RuntimeAPIError) as exc:
+            self._broken(chunks, state, stream, exc)
             return
         error: dict[str, Any] | None = None
+        deadline_at = state.deadline_at
+        monotonic = time.monotonic
+        pull = chunks.__next__
         while True:
+            if monotonic() >= deadline_at:
+                self._end(chunks, state, "deadline")
+                self._deadline_warning(stream)
+                break
             try:
-                chunk = next(chunks)
+                state.in_next = True  # the watchdog may interrupt the generator only while it runs
+                chunk = pull()
+                state.in_next = False
+                data = encode_chunk(chunk)
             except StopIteration:
+                state.in_next = False
                 break
-            except Exception as exc:  # after the first byte: the documented trailers
-                _logger.exception("Stream failed after its first byte")
-                error = error_body(exc)
+            except DeadlineReached:
+                state.in_next = False
+                self._end(chunks, state, "deadline")
+                self._deadline_warning(stream)
+                break
+            except Fault as exc:  # a chunk that cannot be encoded: the trailers, the process stays up
+                self._end(chunks, state, "encoding_error", exc)
+                error = self._stream_error(request_id, exc)
+                break
+            except Exception as exc:  # the generator failed after the first byte: the trailers
+                state.in_next = False
+                error = self._stream_error(request_id, exc)
                 break
             try:
-                stream.write(_as_bytes(chunk))
-            except OSError:
-                self._disconnected(chunks, stream)
+                stream.write(data)
+            except (OSError, RuntimeAPIError) as exc:
+                self._broken(chunks, state, stream, exc)
                 return
-        try:
-            stream.finish(error)
-        except OSError as exc:
-            _logger.warning("The Runtime API closed the response before its end: %s", exc)
+        finish_quietly(stream, error)
 
-    @staticmethod
-    def _disconnected(chunks: Any, stream: ResponseStream | None) -> None:
-        """The Runtime API (the client) went away: the generator sees ``BrokenPipeError`` (FR-085)."""
-        _logger.warning("The client disconnected mid-stream.")
+    def _stream_error(self, request_id: str, exc: BaseException) -> dict[str, Any]:
+        document, _ = error_document(exc, request_id)
+        log_error(document)
+        return document
+
+    def _deadline_warning(self, stream: ResponseStream) -> None:
+        _logger.warning(
+            "Ended the stream %d ms before the invocation's deadline, after %d bytes, to flush its spans.",
+            self.deadline_margin_ms,
+            stream.bytes_written,
+        )
+
+    def _broken(
+        self, chunks: Any, state: StreamEnd, stream: ResponseStream | None, exc: BaseException
+    ) -> None:
+        """The Runtime API refused the response or its connection broke: not a client disconnect."""
+        if isinstance(exc, ResponseRejected):
+            reason = "response_rejected"
+            _logger.error(
+                "The Runtime API refused the streamed response after %d bytes: HTTP %d: %r",
+                stream.bytes_written if stream else 0,
+                exc.status,
+                exc.body[:500],
+            )
+        else:
+            reason = "runtime_api_closed"
+            _logger.error(
+                "The Runtime API connection broke after %d bytes of the streamed response: %r",
+                stream.bytes_written if stream else 0,
+                exc,
+            )
         if stream is not None:
             stream.abort()
-        thrower = getattr(chunks, "throw", None)
-        if thrower is None:
-            return
-        with contextlib.suppress(BrokenPipeError, StopIteration, RuntimeError):
-            thrower(BrokenPipeError(32, "Broken pipe: the client disconnected"))
+        else:
+            self.api.reset()
+        self._end(chunks, state, reason)
 
 
 def _flush_tracer() -> None:
@@ -270,7 +344,6 @@ def _flush_tracer() -> None:
 
 def main() -> int:
     """``python -m xray_exclusive.runtime``: INIT (import ``_HANDLER``), then serve until SIGTERM."""
-    _configure_logging()
     address = os.environ.get("AWS_LAMBDA_RUNTIME_API")
     if not address:
         print(
@@ -278,25 +351,31 @@ def main() -> int:
             file=sys.stderr,
         )
         return 2
+    configure_logging()
     api = RuntimeAPI(address)
 
     def stop(signum: int, frame: Any) -> None:
         # Only raise here: flushing inside the handler could wait for a lock the interrupted code holds.
-        raise SystemExit(0)
+        raise _Terminated(0)
 
     signal.signal(signal.SIGTERM, stop)
+    # Lambda sets _HANDLER from the image CMD; `python -m xray_exclusive.runtime mod.func` works too.
+    spec = os.environ.get("_HANDLER") or (sys.argv[1] if len(sys.argv) > 1 else "")
     try:
-        # Lambda sets _HANDLER from the image CMD; `python -m xray_exclusive.runtime mod.func` works too.
-        spec = os.environ.get("_HANDLER") or (sys.argv[1] if len(sys.argv) > 1 else "")
         handler = load_handler(spec)
     except Exception as exc:
-        kind = "Runtime.ImportModuleError" if isinstance(exc, ImportError) else "Runtime.HandlerNotFound"
-        _logger.exception("INIT failed")
-        api.init_error(error_body(exc, kind))
+        document, _ = error_document(exc)
+        log_error(document)
+        api.init_error(document)
         return 1
     try:
         Runtime(api, handler).run_forever()
-    except SystemExit:
-        _logger.info("SIGTERM: flushing spans and exiting.")
+    except SystemExit as exc:  # SIGTERM, or the function's own sys.exit(): flush, then exit with its code
         _flush_tracer()
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
+    except RuntimeAPIError as exc:
+        _logger.error("%s", exc)
+        _flush_tracer()
+        return 1
     return 0
