@@ -486,7 +486,7 @@ def test_cli_runs_once_and_exits_with_the_status(
 ) -> None:
     monkeypatch.setenv("CANARY_RETRIEVAL_DELAYS", "0")
     monkeypatch.setenv("CANARY_METRIC_DELAY", "0")
-    monkeypatch.setenv("CANARY_METRIC_WINDOW", "0")
+    monkeypatch.setenv("CANARY_METRIC_WINDOW", "0.01")  # above 0: a zero window is refused
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     from xray_exclusive.cli import main
 
@@ -569,6 +569,9 @@ def test_documented_iam_policy_is_minimal_json() -> None:
     assert actions == {
         "xray:PutTraceSegments",
         "xray:BatchGetTraces",
+        "xray:GetTraceSegmentDestination",
+        "xray:StartTraceRetrieval",
+        "xray:ListRetrievedTraces",
         "cloudwatch:PutMetricData",
         "cloudwatch:GetMetricStatistics",
         "sns:Publish",
@@ -587,7 +590,7 @@ def test_handler_builds_once_and_returns_the_result(
     monkeypatch.setattr(canary, "_CLIENTS", None)
     monkeypatch.setenv("CANARY_RETRIEVAL_DELAYS", "0")
     monkeypatch.setenv("CANARY_METRIC_DELAY", "0")
-    monkeypatch.setenv("CANARY_METRIC_WINDOW", "0")
+    monkeypatch.setenv("CANARY_METRIC_WINDOW", "0.01")  # above 0: a zero window is refused
     monkeypatch.setenv("AWS_ENDPOINT_URL", aws["url"])
     with contextlib.redirect_stdout(io.StringIO()):
         first = canary.handler({}, None)
@@ -596,3 +599,165 @@ def test_handler_builds_once_and_returns_the_result(
     assert first["status"] == "healthy"
     assert canary._CLIENTS is clients
     assert isinstance(clients, CanaryClients)
+
+
+# ------------------------------------------------------------------------------- segment destination
+# moto has no GetTraceSegmentDestination, StartTraceRetrieval nor ListRetrievedTraces: the proxy answers
+# them in X-Ray's wire format, the retrieval backed by what moto's X-Ray really stored.
+
+
+def json_answer(body: dict[str, Any], status: int = 200) -> AWSResponse:
+    response = AWSResponse("http://fault", status, {"Content-Type": "application/json"}, None)
+    response._content = json.dumps(body).encode()
+    return response
+
+
+def destination(name: str, status: str = "ACTIVE") -> Callable[[Any], AWSResponse]:
+    return lambda request: json_answer({"Destination": name, "Status": status})
+
+
+def destination_datapoints(aws: dict[str, Any], clock: FakeClock, value: str) -> list[float]:
+    return [
+        p["Sum"]
+        for p in aws["admin"]["cloudwatch"].get_metric_statistics(
+            Namespace="XRayExclusive/Canary",
+            MetricName="SegmentDestination",
+            Dimensions=[{"Name": "Destination", "Value": value}],
+            StartTime=clock.start - 600,
+            EndTime=time.time() + 600,
+            Period=60,
+            Statistics=["Sum"],
+        )["Datapoints"]
+    ]
+
+
+def logs_retrieval(aws: dict[str, Any], faults: Faults, running_polls: int = 1) -> dict[str, Any]:
+    """StartTraceRetrieval + ListRetrievedTraces over moto's stored segments: the spans in aws/spans."""
+    state: dict[str, Any] = {"retrievals": [], "polls": 0}
+
+    def start(request: Any) -> AWSResponse:
+        body = json.loads(request.body)
+        state["retrievals"].append(body)
+        return json_answer({"RetrievalToken": f"token-{len(state['retrievals'])}"})
+
+    def listing(request: Any) -> AWSResponse:
+        body = json.loads(request.body)
+        assert body["TraceFormat"] == "XRAY"
+        state["polls"] += 1
+        if state["polls"] <= running_polls:
+            return json_answer({"RetrievalStatus": "RUNNING"})
+        ids = state["retrievals"][int(body["RetrievalToken"].split("-")[1]) - 1]["TraceIds"]
+        stored = aws["admin"]["xray"].batch_get_traces(TraceIds=ids[:5])["Traces"]
+        traces = [
+            {"Id": t["Id"], "Spans": [{"Id": s["Id"], "Document": s["Document"]} for s in t["Segments"]]}
+            for t in stored
+        ]
+        return json_answer({"RetrievalStatus": "COMPLETE", "TraceFormat": "XRAY", "Traces": traces})
+
+    faults.on(aws["clients"].xray, "StartTraceRetrieval", start)
+    faults.on(aws["clients"].xray, "ListRetrievedTraces", listing)
+    return state
+
+
+def not_indexed(request: Any) -> AWSResponse:
+    """Transaction Search at 1% indexing: BatchGetTraces finds none of the canary's traces."""
+    return json_answer({"Traces": [], "UnprocessedTraceIds": json.loads(request.body)["TraceIds"]})
+
+
+def test_xray_destination_is_reported_in_the_line_and_the_metrics(aws: dict[str, Any]) -> None:
+    faults = Faults()
+    faults.on(aws["clients"].xray, "GetTraceSegmentDestination", destination("XRay"))
+    clock = FakeClock()
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        result = run_canary(aws["config"], aws["clients"], clock)
+    line = json.loads(out.getvalue().strip().splitlines()[-1])
+    assert line["segment_destination"] == {
+        "destination": "XRay",
+        "status": "ACTIVE",
+        "read_back": "BatchGetTraces",
+        "retrievals": 0,
+        "unverified": None,
+        "error": None,
+    }
+    assert result.status == "healthy"
+    assert "StartTraceRetrieval" not in faults.calls
+    assert destination_datapoints(aws, clock, "XRay") == [1.0]
+
+
+def test_transaction_search_reads_back_from_cloudwatch_logs(aws: dict[str, Any]) -> None:
+    faults = Faults()
+    faults.on(aws["clients"].xray, "GetTraceSegmentDestination", destination("CloudWatchLogs"))
+    faults.on(aws["clients"].xray, "BatchGetTraces", not_indexed)
+    state = logs_retrieval(aws, faults)
+    clock = FakeClock()
+    result = run(aws, clock)
+    assert result.status == "healthy", result.to_dict()
+    assert (result.xray.found, result.xray.lost) == (5, 0)
+    assert result.destination.to_dict()["read_back"] == "BatchGetTraces+StartTraceRetrieval"
+    assert result.destination.retrievals == 1 and result.destination.unverified is None
+    [retrieval] = state["retrievals"]
+    assert sorted(retrieval["TraceIds"]) == sorted(result.xray.trace_ids)
+    assert state["polls"] == 2  # RUNNING, then COMPLETE
+    assert clock.sleeps[1] == 2.0  # between the two polls, on the injected clock
+    assert destination_datapoints(aws, clock, "CloudWatchLogs") == [1.0]
+
+
+def test_transaction_search_without_retrieval_permission_says_what_it_cannot_verify(
+    aws: dict[str, Any],
+) -> None:
+    faults = Faults()
+    faults.on(aws["clients"].xray, "GetTraceSegmentDestination", destination("CloudWatchLogs"))
+    faults.on(aws["clients"].xray, "BatchGetTraces", not_indexed)
+    faults.on(aws["clients"].xray, "StartTraceRetrieval", (403, "AccessDeniedException"))
+    result = run(aws)
+    assert result.status == "failed" and result.xray.lost == 5
+    assert result.permanent_error is None and sns_messages(aws) == []  # not a page: a blind spot, said
+    unverified = result.destination.unverified or ""
+    assert "cannot read traces back from CloudWatch Logs (StartTraceRetrieval: AccessDeniedException)" in (
+        unverified
+    )
+    assert "xray:StartTraceRetrieval" in unverified
+
+
+def test_destination_unreadable_is_reported_not_escalated(aws: dict[str, Any]) -> None:
+    faults = Faults()
+    faults.on(aws["clients"].xray, "GetTraceSegmentDestination", (403, "AccessDeniedException"))
+    clock = FakeClock()
+    result = run(aws, clock)
+    assert result.status == "healthy" and result.permanent_error is None
+    assert faults.calls["GetTraceSegmentDestination"] == 1  # permanent: not retried
+    assert "allow xray:GetTraceSegmentDestination" in (result.destination.error or "")
+    assert "read back with BatchGetTraces only" in (result.destination.unverified or "")
+    assert destination_datapoints(aws, clock, "unknown") == [1.0]
+
+
+def test_moto_without_the_call_leaves_the_destination_unknown(aws: dict[str, Any]) -> None:
+    result = run(aws)  # moto answers 404: the canary still works, and says it could not tell
+    assert result.status == "healthy"
+    assert result.destination.destination is None
+    assert (result.destination.error or "").startswith("GetTraceSegmentDestination: 404")
+
+
+def test_cli_says_what_it_is_doing_on_stderr(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("CANARY_RETRIEVAL_DELAYS", "0")
+    monkeypatch.setenv("CANARY_METRIC_DELAY", "0")
+    monkeypatch.setenv("CANARY_METRIC_WINDOW", "0.01")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    for name in ("CANARY_SNS_TOPIC_ARN", "CANARY_WEBHOOK_URL"):
+        monkeypatch.delenv(name, raising=False)
+    from xray_exclusive.cli import main
+
+    assert main(["canary", "run", "--once", "--traces", "1", "--endpoint-url", aws["url"]]) == 0
+    err = capsys.readouterr().err.splitlines()
+    phases = [line for line in err if line.startswith("canary: ")]
+    assert phases[0].startswith("canary: warning: no alert channel is set")
+    assert any("writing 1 test traces to X-Ray, reading them back after 0 s" in line for line in phases)
+    assert any("writing a test datapoint to CloudWatch" in line for line in phases)
+    assert phases[-1] == "canary: healthy: reporting the health metrics"
+
+    assert main(["canary", "run", "--once", "--traces", "1", "--endpoint-url", aws["url"], "--quiet"]) == 0
+    quiet = capsys.readouterr().err.splitlines()
+    assert [line for line in quiet if line.startswith("canary: ")] == [phases[0]]  # the warning stays

@@ -70,6 +70,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--traces", type=int, help="test traces per run (CANARY_TRACE_COUNT)")
     run.add_argument("--endpoint-url", help="AWS endpoint for every client (AWS_ENDPOINT_URL)")
     run.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    run.add_argument(
+        "--quiet", action="store_true", help="no progress on stderr (warnings and the result only)"
+    )
     collect = commands.add_parser(
         "collect",
         help="a local X-Ray daemon + OTLP receiver, on loopback",
@@ -224,6 +227,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             traces=args.traces,
             endpoint_url=args.endpoint_url,
             as_json=args.json,
+            quiet=args.quiet,
         )
     if args.command == "check":
         from .check._cli import run_check

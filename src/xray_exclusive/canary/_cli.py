@@ -9,6 +9,7 @@ import sys
 
 from .._exit import CANNOT_RUN
 from ._config import CanaryConfig, ConfigurationError, SystemClock
+from ._progress import CountdownClock, Progress
 from ._run import CanaryResult, run_canary
 
 __all__ = ["canary_run", "summary"]
@@ -43,20 +44,28 @@ def summary(result: CanaryResult) -> str:
 
 
 def canary_run(
-    *, once: bool, interval: float, traces: int | None, endpoint_url: str | None, as_json: bool
+    *,
+    once: bool,
+    interval: float,
+    traces: int | None,
+    endpoint_url: str | None,
+    as_json: bool,
+    quiet: bool = False,
 ) -> int:
-    """Run once (or every ``interval`` seconds); exit status of the last run."""
+    """Run once (or every ``interval`` seconds); exit status of the last run. Phases go to stderr."""
     try:
         config = CanaryConfig.from_env(trace_count=traces, endpoint_url=endpoint_url)
     except ConfigurationError as exc:
         print(f"xray-exclusive canary: {exc}", file=sys.stderr)
         return CANNOT_RUN
-    clock = SystemClock()
+    progress = Progress(quiet=quiet)
+    clock = CountdownClock(SystemClock(), progress)
     while True:
         line = io.StringIO()
         with contextlib.redirect_stdout(line):  # the Lambda's result line; shown below instead
-            result = run_canary(config, clock=clock)
+            result = run_canary(config, clock=clock, progress=progress)
         print(json.dumps(result.to_dict(), default=str) if as_json else summary(result), flush=True)
         if once:
             return result.exit_code
+        progress.phase(f"next run in {interval:g} s (Ctrl-C to stop)")
         clock.sleep(interval)

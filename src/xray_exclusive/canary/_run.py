@@ -10,8 +10,10 @@ from typing import Any, Literal
 
 from ._alerting import Alert, AlertOutcome, send_alert
 from ._config import CanaryConfig, Clock, SystemClock
+from ._destination import SegmentDestination, destination_metric_data, probe_destination
 from ._metrics import HEALTH_METRICS
 from ._probes import CloudWatchFigures, XRayFigures, probe_cloudwatch, probe_xray
+from ._progress import Progress
 from ._state import update_consecutive_failures
 from ._taxonomy import Calls, PermanentError, error_code
 
@@ -62,6 +64,7 @@ class CanaryResult:
     status: Status = "healthy"
     xray: XRayFigures = field(default_factory=XRayFigures)
     cloudwatch: CloudWatchFigures = field(default_factory=CloudWatchFigures)
+    destination: SegmentDestination = field(default_factory=SegmentDestination)
     permanent_error: str | None = None
     consecutive_failures: int | None = None
     alerts: list[AlertOutcome] = field(default_factory=list)
@@ -89,6 +92,7 @@ class CanaryResult:
             "status": self.status,
             "xray": self.xray.to_dict(),
             "cloudwatch": self.cloudwatch.to_dict(),
+            "segment_destination": self.destination.to_dict(),
             "permanent_error": self.permanent_error,
             "consecutive_failures": self.consecutive_failures,
             "alerts": [a.to_dict() for a in self.alerts],
@@ -107,12 +111,13 @@ def run_canary(
     clients: CanaryClients | None = None,
     clock: Clock | None = None,
     calls: Calls | None = None,
+    progress: Progress | None = None,
 ) -> CanaryResult:
     """One run (one canary interval): probes, report metrics, consecutive-failure state, alerts, result line.
 
     Never raises for an AWS failure: everything ends up in the result (and in
     an alert when it should). Raises :class:`ConfigurationError` only for a
-    bad configuration.
+    bad configuration. ``progress`` (the command line's) is told each phase.
     """
     config = config or CanaryConfig.from_env()
     clock = clock or SystemClock()
@@ -125,9 +130,23 @@ def run_canary(
             "CANARY_STATE_TABLE is not set: consecutive failures are not tracked between runs; "
             "alerting relies on the alarms' evaluation periods (2 periods, treat_missing_data=breaching)."
         )
+    say = progress.phase if progress is not None else (lambda text: None)
+    if progress is not None and not (config.sns_topic_arn or config.webhook_url):
+        progress.warn(
+            "no alert channel is set (CANARY_SNS_TOPIC_ARN, CANARY_WEBHOOK_URL): a failure will show only in "
+            "the health metrics and their alarms"
+        )
     permanent: PermanentError | None = None
     try:
-        result.xray = probe_xray(clients.xray, config, clock, calls)
+        say("reading where X-Ray stores segments (GetTraceSegmentDestination)")
+        result.destination = probe_destination(clients.xray, calls)
+        delays = ", ".join(f"{d:g} s" for d in config.retrieval_delays)
+        say(f"writing {config.trace_count} test traces to X-Ray, reading them back after {delays}")
+        result.xray = probe_xray(clients.xray, config, clock, calls, result.destination)
+        say(
+            f"writing a test datapoint to CloudWatch, reading it back from {config.metric_delay:g} s "
+            f"for up to {config.metric_window:g} s"
+        )
         result.cloudwatch = probe_cloudwatch(clients.cloudwatch, config, clock, calls)
     except PermanentError as exc:
         permanent = exc
@@ -138,6 +157,7 @@ def run_canary(
         result.status = "failed"
     elif result.xray.lost or result.xray.partial:
         result.status = "degraded"
+    say(f"{result.status}: reporting the health metrics")
     _report(result, config, clients, calls, xray_failed, cloudwatch_failed)
     if config.state_table:
         try:
@@ -187,6 +207,7 @@ def _report(
         "CloudWatchPipelineHealth": 0.0 if cloudwatch_failed else 1.0,
     }
     data = [{"MetricName": m.name, "Value": values[m.name], "Unit": m.unit} for m in HEALTH_METRICS]
+    data += destination_metric_data(result.destination)
     try:
         calls.call(
             "cloudwatch",
