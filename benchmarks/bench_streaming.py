@@ -72,6 +72,9 @@ def import_times(runs: int = 11) -> dict[str, float]:
         "xray_exclusive.streaming: get_streaming_tracer()": (
             "from xray_exclusive.streaming import get_streaming_tracer; get_streaming_tracer()"
         ),
+        "xray_exclusive.streaming: get_streaming_tracer(route='udp')": (
+            "from xray_exclusive.streaming import get_streaming_tracer; get_streaming_tracer(route='udp')"
+        ),
     }
     env = dict(
         os.environ,
@@ -277,6 +280,8 @@ def main() -> int:
     reset_streaming_tracer()
     raw_provider.shutdown()
 
+    routes(parent, NullSink)
+
     # --- cold start ------------------------------------------------------------------------------
     print()
     times = import_times()
@@ -294,8 +299,69 @@ def main() -> int:
         times["raw OTel: build provider + BSP + exporter + propagator"] - bare,
         "ms",
     )
+    row(
+        "import + get_streaming_tracer(): route udp vs collector",
+        times["xray_exclusive.streaming: get_streaming_tracer(route='udp')"] - bare,
+        times["xray_exclusive.streaming: get_streaming_tracer()"] - bare,
+        "ms",
+    )
     # Report, never fail: timings on a shared 2-core machine are noisy (no timed assertions).
     return 0
+
+
+def routes(parent: Any, sink: Any) -> None:
+    """Both export routes side by side: per-flush cost for a typical stream and a full queue.
+
+    Collector route: OTLP/HTTP to a loopback receiver (the extension's role). UDP route: OTLP over UDP to
+    a loopback socket drained by a thread (the Lambda X-Ray daemon's role).
+    """
+    import socket
+    import threading
+
+    from tests.otlp_receiver import OTLPReceiver
+
+    from xray_exclusive.streaming import get_streaming_tracer, reset_streaming_tracer
+
+    daemon = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    daemon.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 * 1024 * 1024)
+    daemon.bind(("127.0.0.1", 0))
+    received = [0]
+
+    def drain() -> None:
+        while True:
+            try:
+                received[0] += len(daemon.recv(70_000))
+            except OSError:
+                return
+
+    threading.Thread(target=drain, daemon=True).start()
+    receiver = OTLPReceiver(keep=False)
+
+    def measure(route: str, count: int, runs: int) -> float:
+        endpoint = receiver.endpoint if route == "collector" else f"127.0.0.1:{daemon.getsockname()[1]}"
+        tracer = get_streaming_tracer(route=route, endpoint=endpoint, sink=sink)
+        samples = []
+        for _ in range(runs):
+            for i in range(count):
+                span = tracer.tracer.start_span(f"s{i}", context=parent)
+                span.set_attribute("item_count", i)
+                span.end()
+            started = time.perf_counter()
+            report = tracer.flush()
+            samples.append((time.perf_counter() - started) * 1000)
+            if not report.complete:
+                raise SystemExit(f"the {route} route lost spans: its figures would be meaningless")
+        reset_streaming_tracer()
+        return statistics.median(samples)
+
+    print()
+    print("routes side by side: flush at the end of a stream (median ms; ratio udp / collector)")
+    print(f"{'case':<58}{'udp':>10}{'collector':>10}{'':4}{'ratio':>8}")
+    for count, runs in ((20, 21), (200, 11), (1500, 5)):
+        udp, collector = measure("udp", count, runs), measure("collector", count, runs)
+        row(f"flush of {count} spans", udp, collector, "ms")
+    receiver.close()
+    daemon.close()
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ import secrets
 import socket
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -211,3 +212,84 @@ def streaming(otlp: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     yield otlp
     reset_streaming_tracer()
     _reset_tracing()
+
+
+# ------------------------------------------------------------------------------- every backend
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """One subsegment as it reached X-Ray's side: a UDP document, or an OTLP span the collector converts."""
+
+    name: str
+    id: str
+    parent_id: str
+    trace_id: str
+    annotations: dict[str, Any]
+
+
+class Backend:
+    """One backend of ``failure_path``, behind the same questions: what was recorded, in which trace."""
+
+    def __init__(self, name: str, daemon: XRayDaemon | None, otlp: Any) -> None:
+        self.name = name
+        self.daemon = daemon
+        self.otlp = otlp
+
+    @property
+    def root(self) -> str:
+        return self.daemon.root if self.daemon is not None else str(self.otlp.root)
+
+    def clear(self) -> None:
+        if self.daemon is not None:
+            self.daemon.clear()
+        else:
+            from xray_exclusive.streaming import flush
+
+            flush()
+            self.otlp.clear()
+
+    def recorded(self) -> list[Recorded]:
+        """Everything sent since the last ``clear()``."""
+        if self.daemon is not None:
+            return [
+                Recorded(d["name"], d["id"], d["parent_id"], d["trace_id"], d.get("annotations", {}))
+                for d in self.daemon.documents()
+            ]
+        from xray_exclusive.streaming import flush
+
+        flush()
+        out = []
+        for span in list(self.otlp.spans):
+            keys = span.attributes.get("aws.xray.annotations", ())
+            out.append(
+                Recorded(
+                    span.name,
+                    span.span_id,
+                    span.parent_span_id,
+                    span.xray_trace_id,
+                    {k: span.attributes[k] for k in keys if k in span.attributes},
+                )
+            )
+        return out
+
+
+@pytest.fixture(params=["native", "xray-sdk", "otel"])
+def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Backend:
+    """A sampled Lambda invocation with ``failure_path``'s default backend set to each of the three in turn.
+
+    ``native`` and ``xray-sdk`` send to the ``xray`` fixture's daemon, ``otel`` to the ``streaming``
+    fixture's OTLP receiver. Metric lines are written to stdout in all three.
+    """
+    from xray_exclusive import set_default_backend
+
+    name = str(request.param)
+    if name == "otel":
+        otlp = request.getfixturevalue("streaming")
+        monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
+        result = Backend(name, None, otlp)
+    else:
+        result = Backend(name, request.getfixturevalue("xray"), None)
+    monkeypatch.setenv("XRAY_EXCLUSIVE_BACKEND", name)
+    set_default_backend(None)
+    return result

@@ -15,6 +15,7 @@ characters (CloudWatch ``Dimension``). Names of metrics: 1-255 characters.
 from __future__ import annotations
 
 import math
+import re
 import time
 from typing import Any
 
@@ -50,7 +51,13 @@ UNITS = {
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    """A JSON number CloudWatch stores: finite, within ±2^360 (PutMetricData's range)."""
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and abs(value) <= 2.0**360
+    )
 
 
 def validate(doc: dict[str, Any]) -> None:
@@ -70,6 +77,8 @@ def validate(doc: dict[str, Any]) -> None:
         assert set(directive) <= {"Namespace", "Dimensions", "Metrics"}, f"extra members in {directive}"
         ns = directive.get("Namespace")
         assert isinstance(ns, str) and 1 <= len(ns) <= 255 and not ns.startswith(":"), f"bad Namespace {ns!r}"
+        # aws-embedded-metrics' VALID_NAMESPACE_REGEX (Constants.ts / validator.py): ^[a-zA-Z0-9._#:/-]+$
+        assert re.fullmatch(r"[a-zA-Z0-9._#:/\-]+", ns), f"Namespace {ns!r} has characters CloudWatch refuses"
         dimension_sets = directive.get("Dimensions")
         assert isinstance(dimension_sets, list), "Dimensions must be an array"
         for dimension_set in dimension_sets:
@@ -77,7 +86,9 @@ def validate(doc: dict[str, Any]) -> None:
                 "a DimensionSet has <= 30 names"
             )
             for name in dimension_set:
-                assert isinstance(name, str) and 1 <= len(name) <= 255, f"bad dimension name {name!r}"
+                assert isinstance(name, str) and 1 <= len(name) <= 250 and name.strip(), (
+                    f"bad dimension name {name!r}"
+                )
                 value = doc.get(name)
                 assert isinstance(value, str), f"dimension {name!r} must reference a string root member"
                 assert 1 <= len(value) <= 1024 and value.isascii() and value.strip(), f"bad value {value!r}"

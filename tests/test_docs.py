@@ -1,8 +1,9 @@
 """Every Python code block of the README and the documentation runs, as written, in a Lambda-like environment.
 
 Each ```python block runs in a fresh interpreter with the Lambda variables a function has (a sampled trace
-header, the function's name, a region, fake credentials), a loopback X-Ray daemon (``AWS_XRAY_DAEMON_ADDRESS``)
-and a loopback OTLP receiver (``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT``). It must exit 0.
+header, the function's name, a region, fake credentials), a loopback X-Ray daemon
+(``AWS_XRAY_DAEMON_ADDRESS``) and a loopback OTLP receiver (``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT``).
+It must exit 0.
 
 Two markers, HTML comments on the line just above a block (invisible on the site):
 
@@ -105,7 +106,7 @@ def test_doc_block_runs(block: Block, daemon: socket.socket, receiver: object, t
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "_X_AMZN_TRACE_ID": "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
-        "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:%d" % daemon.getsockname()[1],
+        "AWS_XRAY_DAEMON_ADDRESS": f"127.0.0.1:{daemon.getsockname()[1]}",
         "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": receiver.endpoint,  # type: ignore[attr-defined]
         "OTEL_SERVICE_NAME": "docs-example",
         "POWERTOOLS_SERVICE_NAME": "docs-example",
@@ -122,4 +123,6 @@ def test_doc_block_runs(block: Block, daemon: socket.socket, receiver: object, t
         cwd=tmp_path,
         check=False,
     )
-    assert result.returncode == 0, f"{block.id} failed:\n{block.code}\n--- stderr ---\n{result.stderr[-3000:]}"
+    assert result.returncode == 0, (
+        f"{block.id} failed:\n{block.code}\n--- stderr ---\n{result.stderr[-3000:]}"
+    )

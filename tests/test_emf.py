@@ -121,7 +121,7 @@ def test_the_stdout_sink_writes_one_flushed_line(capfd: pytest.CaptureFixture[st
         ({"name": "a;b"}, "characters X-Ray removes"),
         ({"name": "ok", "metric": "é"}, "printable ASCII"),
         ({"name": "ok", "namespace": "AWS/Lambda"}, "reserved"),
-        ({"name": "ok", "namespace": ":x"}, "not starting with ':'"),
+        ({"name": "ok", "namespace": ":x"}, "starts with ':'"),
         ({"name": "ok", "dimensions": {"Op": ""}}, "1-1024"),
         ({"name": "ok", "dimensions": {f"d{i}": "v" for i in range(30)}}, "at most 29"),
         ({"name": "ok", "metric": "Op", "dimensions": {"Op": "x"}}, "collides"),

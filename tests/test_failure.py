@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 
 from tests import emf_spec
 from tests.conftest import FUNCTION_NAME, TRACE_PARENT, XRayDaemon, emf_lines
-from xray_exclusive import FailurePath, classify, failure_path, paths
+from xray_exclusive import FailurePath, classify, failure_path, paths, set_default_backend
 from xray_exclusive.bounded import MESSAGE_LIMIT, STACK_FRAMES
 
 
@@ -34,6 +34,14 @@ def client_error(code: str, status: int, operation: str = "GetItem", message: st
 THROTTLED = client_error("ProvisionedThroughputExceededException", 400)
 ACCESS_DENIED = client_error("AccessDeniedException", 403)
 SERVER_ERROR = client_error("InternalServerError", 500)
+
+
+@pytest.fixture(autouse=True, params=["native", "xray-sdk"])
+def backend_name(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test of this module runs on both X-Ray backends: the same datagrams are expected."""
+    monkeypatch.setenv("XRAY_EXCLUSIVE_BACKEND", request.param)
+    set_default_backend(None)
+    return str(request.param)
 
 
 def raise_in(path: Any, exc: BaseException, **kwargs: Any) -> BaseException:
@@ -478,26 +486,33 @@ def test_nested_failure_paths_each_record_the_exception(xray: XRayDaemon) -> Non
 
 
 def test_subsegment_left_open_inside_is_closed_too(xray: XRayDaemon, caplog: Any) -> None:
-    from aws_xray_sdk.core import xray_recorder
-
     with failure_path(paths.AUDIT_TRAIL_PERSIST):
-        xray_recorder.begin_subsegment("leaked")
-    names = [d["name"] for d in xray.documents()]
-    assert sorted(names) == ["audit_trail_persist", "leaked"]
+        failure_path(paths.SELF_HEALING_ITEM_FETCH).__enter__()  # entered, never exited
+    outer, leaked = xray.one("audit_trail_persist"), xray.one("self_healing_item_fetch")
+    assert leaked["parent_id"] == outer["id"]
     assert "left open" in caplog.text
+    with failure_path(paths.CIRCUIT_BREAKER_LOAD):  # the stack is clean again
+        pass
+    assert xray.one("circuit_breaker_load")["parent_id"] == TRACE_PARENT
 
 
-def test_a_failing_tracing_call_propagates(xray: XRayDaemon) -> None:
-    """FR-018: the library never hides an error of the X-Ray SDK itself (fault injected)."""
-    from aws_xray_sdk.core.models.entity import Entity
+def test_a_failing_tracing_call_never_masks_the_exception(
+    xray: XRayDaemon, backend_name: str, caplog: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The backend failing inside a failure path (fault injected): a warning, the caller's exception."""
+    if backend_name == "xray-sdk":
+        from aws_xray_sdk.core.models.entity import Entity as target
+    else:
+        from xray_exclusive._xray.native import _NativeSpan as target  # type: ignore[assignment]
 
-    with (
-        mock.patch.object(Entity, "add_fault_flag", side_effect=RuntimeError("sdk broke")),
-        pytest.raises(RuntimeError, match="sdk broke") as info,
-        failure_path(paths.CIRCUIT_BREAKER_LOAD),
-    ):
-        raise ValueError("user error")
-    assert isinstance(info.value.__context__, ValueError)  # the user's exception is chained, not lost
+    error = ValueError("user error")
+    with mock.patch.object(target, "add_fault_flag" if backend_name == "xray-sdk" else "mark") as broken:
+        broken.side_effect = RuntimeError("sdk broke")
+        assert raise_in(paths.CIRCUIT_BREAKER_LOAD, error) is error
+    assert error.__context__ is None  # nothing of ours was chained to it
+    assert "recording the exception failed (RuntimeError: sdk broke)" in caplog.text
+    assert emf_lines(capsys.readouterr().out)[0]["CircuitBreakerPersistenceFailure"] == 1
+    assert "fault" not in xray.one("circuit_breaker_load")  # still sent, closed
 
 
 def test_a_failing_metric_sink_never_masks_the_exception(xray: XRayDaemon, caplog: Any) -> None:

@@ -16,11 +16,19 @@ from hypothesis import strategies as st
 
 from tests.conftest import XRayDaemon
 from tests.otlp_receiver import closed_port
-from xray_exclusive import http_subsegment
+from xray_exclusive import http_subsegment, set_default_backend
 from xray_exclusive.http import sanitize_url
 
 SECRET_BODY = b'{"personalizations":[{"to":[{"email":"secret-recipient@example.com"}]}]}'
 SECRET_QUERY = "api_key=SG.very-secret"
+
+
+@pytest.fixture(autouse=True, params=["native", "xray-sdk"])
+def backend_name(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test of this module runs on both X-Ray backends: the same datagrams are expected."""
+    monkeypatch.setenv("XRAY_EXCLUSIVE_BACKEND", request.param)
+    set_default_backend(None)
+    return str(request.param)
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from xray_exclusive.runtime import _marshal
@@ -320,6 +320,7 @@ values = st.recursive(
 @pytest.mark.parametrize("execution_env", [None, "AWS_Lambda_python3.13"])
 @settings(max_examples=300, deadline=None)
 @given(value=values)
+@example(value="\u2028 \u2029")  # found by hypothesis: simplejson 4 writes both raw, without ensure_ascii
 def test_json_encoding_is_awslambdaric_s(execution_env: str | None, value: Any) -> None:
     from awslambdaric import lambda_runtime_marshaller as reference
 

@@ -191,22 +191,168 @@ VECTORS = json.loads((Path(__file__).parent / "data" / "sse_vectors.json").read_
 
 
 def _chunkings(wire: bytes) -> list[list[bytes]]:
-    """The whole stream, byte by byte, and split in two at every position."""
+    """The whole stream, byte by byte with an empty chunk after each, and split in two at every position."""
     return [
         [wire],
-        [wire[i : i + 1] for i in range(len(wire))],
+        [part for i in range(len(wire)) for part in (wire[i : i + 1], b"")],
         *([wire[:k], wire[k:]] for k in range(1, len(wire))),
+    ]
+
+
+def _text_chunkings(text: str) -> list[list[str]]:
+    """The same as text: whole, character by character with empty chunks, split in two at every position."""
+    return [
+        [text],
+        [part for c in text for part in (c, "")],
+        *([text[:k], text[k:]] for k in range(1, len(text))),
     ]
 
 
 @pytest.mark.parametrize("vector", VECTORS, ids=[v["name"] for v in VECTORS])
 def test_shared_parser_vectors(vector: dict[str, Any]) -> None:
-    """The same vectors as the browser client's parser (tests/js/sse_client.test.mjs)."""
+    """The same vectors as the browser client's parser (tests/js/sse_client.test.mjs).
+
+    The vectors that name a ``source`` restate a web-platform-tests EventSource case
+    (web-platform-tests/wpt, eventsource/format-*): its stream and the events its assertions expect.
+    """
     wire = vector["stream"].encode("utf-8")
     expected = [Event(e["data"], e["event"], e["id"]) for e in vector["events"]]
-    for chunks in _chunkings(wire):
+    feeds: list[tuple[str, list[Any]]] = [("bytes", c) for c in _chunkings(wire)]
+    if len(vector["stream"]) < 600:  # text chunkings too, except for the two 4 KB comment fests
+        feeds += [("text", c) for c in _text_chunkings(vector["stream"])]
+    else:
+        feeds.append(("text", [vector["stream"]]))
+    for kind, chunks in feeds:
         parser = SSEParser()
-        received = [event for chunk in chunks for event in parser.feed_bytes(chunk)]
-        assert received == expected, chunks
+        feed = parser.feed_bytes if kind == "bytes" else parser.feed
+        received = [event for chunk in chunks for event in feed(chunk)]
+        assert received == expected, (kind, chunks)
         assert parser.retry == vector["retry"]
         assert parser.last_event_id == vector["lastEventId"]
+        if "resendId" in vector:
+            assert parser.dispatched_id == vector["resendId"]
+
+
+# -- hostile input: size limits, linear time, never a repr on the wire -----------------------------
+
+
+@given(st.text(alphabet="da:t \r\n\ufeffi\0ry5", max_size=120), st.lists(st.integers(0, 30), max_size=12))
+def test_any_text_in_any_chunking_parses_as_the_whole_stream(text: str, cuts: list[int]) -> None:
+    """Chunking never changes the result (empty chunks included), and nothing but SSEError escapes."""
+    whole = SSEParser(max_event_size=16)
+    try:
+        expected = whole.feed(text)
+    except sse.SSEError as exc:
+        expected = exc.events
+    parser, received, position = SSEParser(max_event_size=16), [], 0
+    for cut in [*cuts, len(text)]:
+        try:
+            received += parser.feed(text[position : position + cut])
+        except sse.SSEError as exc:
+            received += exc.events
+        position += cut
+    assert received == expected
+    assert (parser.retry, parser.last_event_id, parser.dispatched_id) == (
+        whole.retry,
+        whole.last_event_id,
+        whole.dispatched_id,
+    )
+    assert all(len(e.data) <= 16 for e in received)
+
+
+def test_an_oversized_event_is_skipped_with_a_clear_error_and_the_stream_goes_on() -> None:
+    parser = SSEParser(max_event_size=10)
+    with pytest.raises(sse.SSEError, match="past 10 characters") as caught:
+        parser.feed("data: ok\n\ndata: 0123456789ABC\ndata: rest of it\n\ndata: next\n\n")
+    assert caught.value.events == [Event("ok"), Event("next")]
+    # The same over many chunks: a line that never ends is dropped as it arrives.
+    parser.feed("x" * 7)
+    with pytest.raises(sse.SSEError):
+        parser.feed("x" * 7)
+    parser.feed("x" * 7)  # still skipped, no second error for the same line
+    assert parser.feed("\n\ndata: aft\n\n") == [Event("aft")]  # the long line's event is skipped
+    # Many data lines adding up past the limit count too; a long comment costs no event.
+    parser = SSEParser(max_event_size=12)
+    with pytest.raises(sse.SSEError, match="event's data") as caught:
+        parser.feed("data: 123456\ndata: 123456\n\ndata: 123456\n\n")
+    assert caught.value.events == [Event("123456")]
+    with pytest.raises(sse.SSEError, match="a line") as caught:
+        parser.feed(": " + "c" * 20 + "\ndata: kept\n\n")
+    assert caught.value.events == [Event("kept")]
+    assert sse.MAX_EVENT_SIZE == SSEParser().max_event_size == 4 * 1024 * 1024
+
+
+def test_memory_stays_bounded_on_a_line_that_never_ends() -> None:
+    """64 MiB without a line break, in 64 KiB chunks: the parser never holds more than its limit."""
+    import tracemalloc
+
+    parser = SSEParser(max_event_size=1024 * 1024)
+    chunk = "a" * 65536
+    tracemalloc.start()
+    try:
+        errors = 0
+        for _ in range(1024):
+            try:
+                parser.feed(chunk)
+            except sse.SSEError:
+                errors += 1
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert errors == 1  # one line, one error
+    assert peak < 4 * 1024 * 1024, peak  # the limit (1 MiB) plus one chunk, with room to spare
+    assert parser.feed("\n\ndata: x\n\n") == [Event("x")]
+
+
+def _parse_cost(size: int, chunk: int = 1024) -> float:
+    """CPU seconds to parse one line of ``size`` characters fed in ``chunk``-character pieces (best of 3)."""
+    import time
+
+    piece = "d" * chunk
+    best = float("inf")
+    for _ in range(3):
+        parser = SSEParser(max_event_size=size + 16)
+        start = time.process_time()
+        parser.feed("data: ")
+        for _ in range(size // chunk):
+            parser.feed(piece)
+        events = parser.feed("\n\n")
+        best = min(best, time.process_time() - start)
+        assert len(events[0].data) == size
+    return best
+
+
+def test_parsing_a_long_line_in_small_chunks_is_linear() -> None:
+    """Growth, not time: 4x the input must cost well under 16x (quadratic) — we allow 8x, plus noise.
+
+    A parser that re-joins its buffer on every chunk costs n²/chunk: 16x here. The absolute times
+    are never compared with a constant.
+    """
+    small, large = _parse_cost(1024 * 1024), _parse_cost(4 * 1024 * 1024)
+    assert large < 8 * small + 0.05, (small, large)
+
+
+def test_data_is_json_never_a_python_repr() -> None:
+    stream = EventStream()
+    assert stream.send({"n": 1}) == b'id: 1\ndata: {"n":1}\n\n'
+    assert stream.send([1, "é", None, True]) == 'id: 2\ndata: [1,"é",null,true]\n\n'.encode()
+    assert stream.send(False) == b"id: 3\ndata: false\n\n"
+    assert sse.encode(("a", 2)) == b'data: ["a",2]\n\n'
+    assert parse(sse.encode({"text": "line\nbreak"})) == [Event('{"text":"line\\nbreak"}')]
+    with pytest.raises(TypeError, match="pass a str"):
+        stream.send(object())
+    with pytest.raises(TypeError, match="pass a str"):
+        stream.send(b"bytes")
+    with pytest.raises(TypeError, match="not JSON-serializable"):
+        stream.send({"when": object()})
+    with pytest.raises(TypeError, match="not JSON-serializable"):
+        stream.send(float("nan"))
+    with pytest.raises(TypeError, match="event must be a str"):
+        sse.encode("x", event=5)  # type: ignore[arg-type]
+    assert stream.last_sent_id == 3  # a refused event consumed no id
+
+
+def test_retry_of_any_length_never_raises_and_is_clamped() -> None:
+    parser = SSEParser()
+    assert parser.feed("retry: " + "7" * 100_000 + "\ndata: kept\n\n") == [Event("kept")]
+    assert parser.retry == sse.MAX_RETRY_MS == 2**31 - 1

@@ -36,13 +36,41 @@ const DIGITS = /^[0-9]+$/;
 const MAX_SEEN_IDS = 1024;
 
 /**
+ * Longest line, and longest `data` of one event, in characters (4 MiB), as in the Python `sse.SSEParser`.
+ * A larger event is skipped (the stream goes on) and `feed()` throws an `SSEParseError`.
+ */
+export const MAX_EVENT_SIZE = 4 * 1024 * 1024;
+
+/** `retry:` values above this are read as this: setTimeout fires at once for anything larger. */
+export const MAX_RETRY_MS = 2 ** 31 - 1;
+
+/**
  * @typedef {{data: string, event: string, id: string}} SSEEvent
  * One dispatched event: `event` is "message" when the server named none; `id` is the last event id.
  */
 
+/** A line or an event went past the parser's limit: it was skipped. `events`: the chunk's complete events. */
+export class SSEParseError extends Error {
+  constructor(message, events) {
+    super(message);
+    this.name = "SSEParseError";
+    this.events = events;
+  }
+}
+
+function retryValue(value) {
+  if (!DIGITS.test(value)) return null;
+  const digits = value.replace(/^0+/, "");
+  if (digits.length > 10) return MAX_RETRY_MS;
+  return Math.min(Number.parseInt(digits || "0", 10), MAX_RETRY_MS);
+}
+
 /**
  * An incremental Server-Sent Events parser per the WHATWG rules: feed chunks (bytes or text) split
  * anywhere, even inside a line, a CRLF pair or a UTF-8 character; get the events they complete.
+ * Linear in the stream's size whatever the chunking; a line or an event's data longer than
+ * `maxEventSize` characters is skipped and `feed()` throws an `SSEParseError` carrying the chunk's
+ * complete events (feeding may go on).
  *
  *   const parser = new SSEParser();
  *   parser.feed("retry: 3000\n\nid: 1\nda");   // []
@@ -50,17 +78,30 @@ const MAX_SEEN_IDS = 1024;
  *   parser.retry;                              // 3000
  */
 export class SSEParser {
-  /** @param {string} [lastEventId] carried over from the previous connection, as browsers do */
-  constructor(lastEventId = "") {
-    this._decoder = new TextDecoder("utf-8"); // replaces invalid bytes; drops a leading BOM
-    this._buffer = "";
+  /**
+   * @param {string} [lastEventId] carried over from the previous connection, as browsers do
+   * @param {{maxEventSize?: number}} [options]
+   */
+  constructor(lastEventId = "", { maxEventSize = MAX_EVENT_SIZE } = {}) {
+    // ignoreBOM: the BOM is removed below, once, for bytes and text alike (a second one is data).
+    this._decoder = new TextDecoder("utf-8", { ignoreBOM: true }); // replaces invalid bytes
+    this._maxEventSize = maxEventSize;
+    this._pieces = [];
+    this._lineSize = 0;
+    this._skipLine = false;
+    this._skipEvent = false;
+    this._started = false;
     this._pendingCR = false;
+    this._error = "";
     this._data = [];
+    this._dataSize = 0;
     this._event = "";
     this._idField = false;
-    /** The last event id seen (it persists across events, as in EventSource). */
+    /** The last event id seen (the id buffer: it persists across events, as in EventSource). */
     this.lastEventId = lastEventId;
-    /** The last valid `retry:` value in milliseconds, or null if none yet. */
+    /** The id to resend as Last-Event-ID: the id buffer as of the last blank line, with or without data. */
+    this.dispatchedId = lastEventId;
+    /** The last valid `retry:` value in milliseconds (at most MAX_RETRY_MS), or null if none yet. */
     this.retry = null;
   }
 
@@ -70,39 +111,99 @@ export class SSEParser {
    */
   feed(chunk) {
     let text = typeof chunk === "string" ? chunk : this._decoder.decode(chunk, { stream: true });
-    if (this._pendingCR && text !== "") {
-      if (text.charCodeAt(0) === 10) text = text.slice(1); // the LF of a CRLF split across chunks
-      this._pendingCR = false;
+    if (text === "") return []; // an empty chunk changes nothing, not even a CR waiting for its LF
+    if (!this._started) {
+      this._started = true;
+      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
     }
-    if (text === "") return [];
-    const buffer = this._buffer + text;
+    if (this._pendingCR) {
+      this._pendingCR = false;
+      if (text.charCodeAt(0) === 10) text = text.slice(1); // the LF of a CRLF split across chunks
+    }
     const events = [];
     let start = 0;
-    for (let i = 0; i < buffer.length; i++) {
-      const c = buffer.charCodeAt(i);
+    for (let i = 0; i < text.length; i++) {
+      const c = text.charCodeAt(i);
       if (c !== 10 && c !== 13) continue;
-      const event = this._line(buffer.slice(start, i));
+      const event = this._endLine(text.slice(start, i));
       if (event) events.push(event);
       if (c === 13) {
-        if (i + 1 < buffer.length) {
-          if (buffer.charCodeAt(i + 1) === 10) i++;
+        if (i + 1 < text.length) {
+          if (text.charCodeAt(i + 1) === 10) i++;
         } else {
           this._pendingCR = true; // a CR ends the chunk: an LF may follow in the next one
         }
       }
       start = i + 1;
     }
-    this._buffer = buffer.slice(start);
+    this._keep(text.slice(start));
+    if (this._error) {
+      const message = this._error;
+      this._error = "";
+      throw new SSEParseError(message, events);
+    }
     return events;
   }
 
   /** Call at the end of the stream: flushes a trailing partial UTF-8 sequence (an incomplete event is dropped). */
   end() {
     const rest = this._decoder.decode();
-    this._buffer = "";
+    this._pieces = [];
+    this._lineSize = 0;
+    this._skipLine = false;
+    this._skipEvent = false;
     this._data = [];
+    this._dataSize = 0;
     this._event = "";
     return rest;
+  }
+
+  _keep(rest) {
+    if (rest === "" || this._skipLine) return;
+    if (this._lineSize + rest.length > this._maxEventSize) {
+      this._oversize("a line", (this._pieces.length ? this._pieces[0] : rest).charCodeAt(0) === 58);
+      return;
+    }
+    this._pieces.push(rest);
+    this._lineSize += rest.length;
+  }
+
+  _oversize(what, comment = false) {
+    this._pieces = [];
+    this._lineSize = 0;
+    this._skipLine = what === "a line";
+    if (!comment) {
+      this._data = [];
+      this._dataSize = 0;
+      this._skipEvent = true;
+    }
+    this._error =
+      `SSE ${what} went past ${this._maxEventSize} characters; that event was skipped ` +
+      "(raise maxEventSize if the server sends events that large)";
+  }
+
+  _endLine(piece) {
+    if (this._skipLine) {
+      this._skipLine = false;
+      return null;
+    }
+    let line = piece;
+    if (this._pieces.length) {
+      if (this._lineSize + piece.length > this._maxEventSize) {
+        this._oversize("a line", this._pieces[0].charCodeAt(0) === 58);
+        this._skipLine = false; // its end is here
+        return null;
+      }
+      this._pieces.push(piece);
+      line = this._pieces.join("");
+      this._pieces = [];
+      this._lineSize = 0;
+    } else if (piece.length > this._maxEventSize) {
+      this._oversize("a line", piece.charCodeAt(0) === 58);
+      this._skipLine = false;
+      return null;
+    }
+    return this._line(line);
   }
 
   _line(line) {
@@ -112,25 +213,37 @@ export class SSEParser {
     const name = colon === -1 ? line : line.slice(0, colon);
     let value = colon === -1 ? "" : line.slice(colon + 1);
     if (value.charCodeAt(0) === 32) value = value.slice(1);
-    if (name === "data") this._data.push(value);
-    else if (name === "event") this._event = value;
+    if (name === "data") {
+      if (!this._skipEvent) {
+        this._dataSize += value.length + 1;
+        if (this._dataSize > this._maxEventSize + 1) this._oversize("an event's data");
+        else this._data.push(value);
+      }
+    } else if (name === "event") this._event = value;
     else if (name === "id") {
       if (!value.includes("\0")) {
         this.lastEventId = value;
         this._idField = true;
       }
-    } else if (name === "retry" && DIGITS.test(value)) this.retry = Number.parseInt(value, 10);
+    } else if (name === "retry") {
+      const retry = retryValue(value);
+      if (retry !== null) this.retry = retry;
+    }
     return null;
   }
 
   _dispatch() {
+    this.dispatchedId = this.lastEventId;
     const data = this._data;
     const event = this._event;
     const idField = this._idField;
+    const skipped = this._skipEvent;
     this._data = [];
+    this._dataSize = 0;
     this._event = "";
     this._idField = false;
-    if (data.length === 0) return null;
+    this._skipEvent = false;
+    if (data.length === 0 || skipped) return null;
     const dispatched = { data: data.join("\n"), event: event || "message", id: this.lastEventId };
     // Whether this event had its own `id:` line (not enumerable: the event stays {data, event, id}).
     Object.defineProperty(dispatched, "hasOwnId", { value: idField });
@@ -377,10 +490,22 @@ export class TracedEventSource extends EventTarget {
         const { value, done } = await reader.read();
         if (done) break;
         if (value?.length) this._failures = 0; // data flowed: the next error starts the backoff afresh
-        for (const event of parser.feed(value)) {
+        let events;
+        let tooLarge = null;
+        try {
+          events = parser.feed(value);
+        } catch (error) {
+          if (!(error instanceof SSEParseError)) throw error;
+          events = error.events;
+          tooLarge = error;
+        }
+        for (const event of events) {
           if (this.readyState === CLOSED) return;
           this._deliver(event);
         }
+        // The id to resend follows every blank line, also of a frame without data (WHATWG "dispatch").
+        if (this.readyState !== CLOSED) this.lastEventId = parser.dispatchedId;
+        if (tooLarge) this._emit("error", { reason: "too-large", message: tooLarge.message, fatal: false });
         if (parser.retry !== null) this._serverRetryMs = parser.retry;
       }
       if (parser.retry !== null) this._serverRetryMs = parser.retry;
@@ -392,7 +517,6 @@ export class TracedEventSource extends EventTarget {
 
   _deliver(event) {
     if (event.hasOwnId && event.id !== "" && this.resumeSupported === false && this._duplicate(event.id)) return;
-    this.lastEventId = event.id;
     this.dispatchEvent(messageEvent(event.event, { data: event.data, lastEventId: event.id, origin: this._origin }));
   }
 
@@ -411,11 +535,13 @@ export class TracedEventSource extends EventTarget {
 
   _schedule(delayMs, cause) {
     if (this.readyState === CLOSED) return;
+    // Above 2^31-1 ms setTimeout fires at once: a reconnection storm. Never wait more than that.
+    const wait = Math.min(Math.max(0, Number(delayMs) || 0), MAX_RETRY_MS);
     this.readyState = CONNECTING;
     this._controller = null;
-    this._emit("reconnecting", { delayMs, cause, connectionSequence: this.connectionSequence + 1 });
+    this._emit("reconnecting", { delayMs: wait, cause, connectionSequence: this.connectionSequence + 1 });
     if (this.readyState === CLOSED) return; // a listener closed the source
-    this._timer = this._setTimeout(() => this._connect(), delayMs);
+    this._timer = this._setTimeout(() => this._connect(), wait);
   }
 
   _emit(type, detail) {

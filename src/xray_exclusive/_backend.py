@@ -1,39 +1,49 @@
-"""The tracing seam behind ``failure_path`` and its X-Ray SDK (Powertools) implementation.
+"""The tracing seam behind ``failure_path`` and ``http_subsegment``, and how a backend is chosen.
 
-``failure.py`` talks to tracing only through :class:`TracingBackend`. The
-default backend opens subsegments with the recorder of a Powertools
-``Tracer(auto_patch=False)`` (FR-029), and decides the marks itself: the
-SDK's context manager would mark ``fault`` for any ``BaseException``
-(FACTS.md §9). The X-Ray SDKs lose support on 2027-02-25; the streaming
-extra adds an OpenTelemetry backend behind the same seam.
+``failure.py`` and ``http.py`` talk to tracing only through :class:`TracingBackend`.
+Three implementations, all writing the same X-Ray subsegment:
 
-Tracing calls are never wrapped in ``try/except`` (FR-018): a failure of the
-SDK itself propagates.
+* ``native`` (:mod:`._xray.native`): segment documents sent straight to the
+  X-Ray daemon over UDP, no SDK on the path; parentage kept in ``contextvars``.
+* ``xray-sdk`` (alias ``xray``, :mod:`._xray.sdk`): the X-Ray SDK's own
+  ``Subsegment`` models, sent through its recorder's emitter, never pushed on
+  its thread-local stack.
+* ``otel`` (the ``[streaming]`` extra): an OpenTelemetry span through the ADOT
+  collector; always used inside a traced stream.
+
+Without a choice (:func:`set_default_backend`, ``XRAY_EXCLUSIVE_BACKEND``) the
+choice is made at every ``failure_path``: ``xray-sdk`` once the process has
+imported the X-Ray SDK (a Powertools ``Tracer``, patched clients), else
+``native``. The library decides the marks itself: the SDK's context manager
+would mark ``fault`` for any ``BaseException`` (FACTS.md §9).
+
+A backend's own failure never reaches the caller: ``failure.py`` and
+``http.py`` turn it into a logged warning, after the metric line is written.
 """
 
 from __future__ import annotations
 
-import logging
-import os
-import threading
+import _thread  # the lock alone: `threading` costs half a millisecond at cold start
+import sys
 from collections.abc import Sequence
 from contextvars import ContextVar
+from importlib import import_module
 from typing import Any, NamedTuple, Protocol
 
-from .bounded import AnnotationValue, Frame, JSONValue
+from .bounded import AnnotationValue, Frame, JSONValue, LazyLogger
 
 __all__ = [
+    "INERT",
     "Classification",
     "Span",
     "TracingBackend",
-    "XRaySdkBackend",
     "get_default_backend",
     "register_backend",
     "resolve_backend",
     "set_default_backend",
 ]
 
-_logger = logging.getLogger("xray_exclusive")
+_logger = LazyLogger("xray_exclusive")
 
 
 class Classification(NamedTuple):
@@ -64,7 +74,7 @@ class Span(Protocol):
     """One open subsegment (or span). Every method is a no-op when ``recording`` is false.
 
     Example:
-        >>> span = XRaySdkBackend().open("doc_example")  # outside Lambda: an inert span
+        >>> span = resolve_backend("native").open("doc_example")  # outside Lambda: an inert span
         >>> span.annotate("ticker", "AAPL")
     """
 
@@ -97,11 +107,11 @@ class Span(Protocol):
 
 
 class TracingBackend(Protocol):
-    """Opens and closes named subsegments. Implementations: X-Ray SDK (default), OpenTelemetry.
+    """Opens and closes named subsegments. Implementations: native X-Ray, X-Ray SDK, OpenTelemetry.
 
     Example:
         >>> from xray_exclusive import failure_path
-        >>> backend: TracingBackend = XRaySdkBackend()
+        >>> backend: TracingBackend = resolve_backend("native")
         >>> with failure_path("doc_example", namespace="Doc/Examples", backend=backend):
         ...     pass
     """
@@ -113,31 +123,21 @@ class TracingBackend(Protocol):
         """End ``span`` and let it be sent."""
 
 
-class _XRaySpan:
-    __slots__ = ("entity", "recording")
+class _InertSpan:
+    """A subsegment that records nothing: unsampled, tracing disabled, outside a trace, or failed to open."""
 
-    def __init__(self, entity: Any) -> None:
-        self.entity = entity
-        self.recording: bool = entity is not None and bool(getattr(entity, "sampled", False))
+    __slots__ = ()
+
+    recording = False
 
     def annotate(self, key: str, value: AnnotationValue) -> None:
-        if self.recording:
-            self.entity.put_annotation(key, value)
+        pass
 
     def add_metadata(self, namespace: str, key: str, value: JSONValue) -> None:
-        if self.recording:
-            self.entity.put_metadata(key, value, namespace)
+        pass
 
     def mark(self, classification: Classification) -> None:
-        if not self.recording:
-            return
-        entity = self.entity
-        if classification.fault:
-            entity.add_fault_flag()
-        if classification.error:
-            entity.add_error_flag()
-        if classification.throttle:
-            entity.add_throttle_flag()
+        pass
 
     def add_exception(
         self,
@@ -148,127 +148,38 @@ class _XRaySpan:
         truncated: int,
         remote: bool,
     ) -> None:
-        if not self.recording:
-            return
-        from aws_xray_sdk.core.models.throwable import Throwable
-
-        entity = self.entity
-        # Always a full (bounded) record, even when a child subsegment recorded the same exception:
-        # the SDK would only point at the child's id, which is gone once the child was streamed.
-        if not isinstance(entity.cause, dict):
-            entity.cause = {}
-        throwable = Throwable(exception, None, remote)
-        throwable.type = type_name
-        throwable.message = message
-        throwable.stack = [{"path": f.path, "line": f.line, "label": f.label} for f in frames]
-        if truncated:
-            throwable.truncated = truncated
-        entity.cause.setdefault("exceptions", []).append(throwable)
-        entity.cause["working_directory"] = os.getcwd()
+        pass
 
     def set_http(self, method: str | None = None, url: str | None = None, status: int | None = None) -> None:
-        if not self.recording:
-            return
-        entity = self.entity
-        if method is not None:
-            entity.put_http_meta("method", method)
-        if url is not None:
-            entity.put_http_meta("url", url)
-        if status is not None:
-            entity.put_http_meta("status", status)  # the SDK also sets error/throttle/fault from it
+        pass
+
+    def __repr__(self) -> str:
+        return "INERT"
 
 
-class XRaySdkBackend:
-    """Subsegments through the X-Ray recorder of a Powertools ``Tracer(auto_patch=False)``.
+INERT: Span = _InertSpan()
+"""The span every backend returns when nothing is to be recorded.
 
-    The ``Tracer`` is built on first use, not at import. Powertools shares its
-    configuration between instances; the application's own ``auto_patch``
-    default is restored afterwards, so a later ``Tracer()`` of the application
-    still patches as it asked.
-
-    Example:
-        >>> backend = XRaySdkBackend()
-        >>> span = backend.open("circuit_breaker_load")
-        >>> backend.close(span)
-    """
-
-    def __init__(self, recorder: Any = None) -> None:
-        self._recorder = recorder
-        self._lock = threading.Lock()
-
-    @property
-    def recorder(self) -> Any:
-        """The X-Ray recorder (``tracer.provider``), created on first use."""
-        recorder = self._recorder
-        if recorder is None:
-            with self._lock:
-                if self._recorder is None:
-                    self._recorder = _powertools_recorder()
-                recorder = self._recorder
-        return recorder
-
-    def open(self, name: str, remote: bool = False) -> _XRaySpan:
-        """Begin a subsegment (namespace ``remote`` if ``remote``); outside a trace it is inert."""
-        recorder = self.recorder
-        if remote:
-            return _XRaySpan(recorder.begin_subsegment(name, "remote"))
-        return _XRaySpan(recorder.begin_subsegment(name))
-
-    def close(self, span: Span) -> None:
-        """End ``span``, and any subsegment left open inside it, so nothing stays unsent."""
-        entity = getattr(span, "entity", None)
-        if entity is None:
-            return
-        recorder = self.recorder
-        # The thread's open entities, read without re-parsing the trace header (the SDK's
-        # current_subsegment() does that on every call); the public call is the fallback.
-        stack = getattr(getattr(getattr(recorder, "context", None), "_local", None), "entities", None)
-        current = stack[-1] if isinstance(stack, list) and stack else recorder.current_subsegment()
-        if current is entity:
-            recorder.end_subsegment()
-            return
-        if current is None or not _is_descendant(current, entity):
-            return  # not on this thread's stack: discarded at INIT, or the SDK is disabled
-        _logger.warning(
-            "Subsegment %r was left open inside failure path %r; ending it too.",
-            getattr(current, "name", "?"),
-            getattr(entity, "name", "?"),
-        )
-        while current is not None and current is not entity:
-            recorder.end_subsegment()
-            current = recorder.current_subsegment()
-        if current is entity:
-            recorder.end_subsegment()
-
-
-def _is_descendant(node: Any, ancestor: Any) -> bool:
-    stack = list(getattr(ancestor, "subsegments", ()))
-    while stack:
-        child = stack.pop()
-        if child is node:
-            return True
-        stack.extend(getattr(child, "subsegments", ()))
-    return False
-
-
-def _powertools_recorder() -> Any:
-    from aws_lambda_powertools.tracing import Tracer
-
-    config = getattr(Tracer, "_config", None)
-    previous = config.get("auto_patch") if isinstance(config, dict) else None
-    tracer = Tracer(auto_patch=False)
-    if isinstance(config, dict) and previous is not None and Tracer._config is config:
-        config["auto_patch"] = previous
-    return tracer.provider
-
+Example:
+    >>> INERT.recording
+    False
+"""
 
 _default: TracingBackend | None = None
-_default_lock = threading.Lock()
+_default_lock = _thread.allocate_lock()
+_env_read = False
+_auto: dict[str, TracingBackend] = {}
 
 STREAM_BACKEND: ContextVar[TracingBackend | None] = ContextVar("xray_exclusive_stream_backend", default=None)
 """Set by a traced stream for each of its steps: ``failure_path`` then uses OpenTelemetry there."""
 
-_factories: dict[str, Any] = {"xray": XRaySdkBackend}
+_factories: dict[str, Any] = {}
+# Built in, imported on first use: neither module imports the X-Ray SDK at import time.
+_BUILTIN = {
+    "native": ("xray_exclusive._xray.native", "NativeBackend"),
+    "xray-sdk": ("xray_exclusive._xray.sdk", "XRaySdkBackend"),
+    "xray": ("xray_exclusive._xray.sdk", "XRaySdkBackend"),
+}
 # Backends of the optional extras, loaded by name on first use (the core never imports them).
 _PLUGINS = {"otel": "xray_exclusive.streaming"}
 
@@ -277,22 +188,19 @@ def register_backend(name: str, factory: Any) -> None:
     """Make ``failure_path(..., backend=name)`` and ``XRAY_EXCLUSIVE_BACKEND=name`` build ``factory()``.
 
     Example:
-        >>> register_backend("xray", XRaySdkBackend)
+        >>> register_backend("doc-native", resolve_backend("native").__class__)
+        >>> type(resolve_backend("doc-native")).__name__
+        'NativeBackend'
     """
     _factories[name] = factory
 
 
-def resolve_backend(name: str) -> TracingBackend:
-    """Build the backend registered as ``name`` (``"xray"``, or ``"otel"`` with the streaming extra).
-
-    Example:
-        >>> type(resolve_backend("xray")).__name__
-        'XRaySdkBackend'
-    """
+def _factory(name: str) -> Any:
     factory = _factories.get(name)
+    if factory is None and name in _BUILTIN:
+        module, attribute = _BUILTIN[name]
+        factory = getattr(import_module(module), attribute)
     if factory is None and name in _PLUGINS:
-        from importlib import import_module
-
         try:
             import_module(_PLUGINS[name])
         except ImportError as exc:
@@ -301,11 +209,30 @@ def resolve_backend(name: str) -> TracingBackend:
                 f"pip install 'xray-exclusive[streaming]' ({exc})"
             ) from exc
         factory = _factories.get(name)
+    return factory
+
+
+def resolve_backend(name: str) -> TracingBackend:
+    """Build the backend registered as ``name``: ``native``, ``xray-sdk`` (or ``xray``), ``otel``.
+
+    Example:
+        >>> type(resolve_backend("native")).__name__, type(resolve_backend("xray")).__name__
+        ('NativeBackend', 'XRaySdkBackend')
+    """
+    factory = _factory(name)
     if factory is None:
-        raise ValueError(
-            f"unknown tracing backend {name!r}; known: {sorted(set(_factories) | set(_PLUGINS))}"
-        )
+        known = sorted(set(_factories) | set(_BUILTIN) | set(_PLUGINS))
+        raise ValueError(f"unknown tracing backend {name!r}; known: {known}")
     backend: TracingBackend = factory()
+    return backend
+
+
+def _automatic() -> TracingBackend:
+    """``xray-sdk`` once the process has imported the X-Ray SDK, else ``native`` (one instance of each)."""
+    name = "xray-sdk" if "aws_xray_sdk.core" in sys.modules else "native"
+    backend = _auto.get(name)
+    if backend is None:
+        backend = _auto[name] = resolve_backend(name)
     return backend
 
 
@@ -314,28 +241,61 @@ def get_default_backend() -> TracingBackend:
 
     Inside a traced stream: the stream's OpenTelemetry backend. Otherwise the
     one set with :func:`set_default_backend`, else the one
-    ``XRAY_EXCLUSIVE_BACKEND`` names (``xray`` by default).
+    ``XRAY_EXCLUSIVE_BACKEND`` names, else the automatic choice: ``xray-sdk``
+    when the process has imported the X-Ray SDK, ``native`` when not.
+
+    Example:
+        >>> type(get_default_backend()).__name__ in ("NativeBackend", "XRaySdkBackend")
+        True
     """
     stream = STREAM_BACKEND.get()
     if stream is not None:
         return stream
     backend = _default
-    if backend is None:
-        with _default_lock:
-            if _default is None:
-                from . import _env
+    if backend is not None:
+        return backend
+    if not _env_read:
+        _read_environment()
+        if _default is not None:
+            return _default
+    return _automatic()
 
-                set_default_backend(resolve_backend(_env.XRAY_EXCLUSIVE_BACKEND.get()))
-            backend = _default
-    assert backend is not None
-    return backend
+
+def _read_environment() -> None:
+    global _default, _env_read
+    with _default_lock:
+        if _env_read:
+            return
+        from . import _env
+
+        name = _env.XRAY_EXCLUSIVE_BACKEND.get()
+        if name != "auto" and _default is None:
+            try:
+                _default = resolve_backend(name)
+            except Exception as exc:  # never fail the caller's code over its tracing
+                _logger.warning(
+                    "XRAY_EXCLUSIVE_BACKEND=%s cannot be used (%s); choosing the backend automatically.",
+                    name,
+                    exc,
+                )
+        _env_read = True
 
 
 def set_default_backend(backend: TracingBackend | None) -> None:
     """Replace the process-wide default backend; ``None`` resets it (the documented hook for tests).
 
+    After a reset, ``XRAY_EXCLUSIVE_BACKEND`` is read again at the next ``failure_path``.
+
     Example:
-        >>> set_default_backend(None)  # the next failure_path builds a fresh X-Ray backend
+        >>> set_default_backend(None)  # the next failure_path chooses again
     """
-    global _default
-    _default = backend
+    global _default, _env_read
+    with _default_lock:
+        _default = backend
+        _env_read = False
+
+
+def __getattr__(name: str) -> Any:
+    if name == "XRaySdkBackend":  # kept importable from here; defined in _xray.sdk
+        return _factory("xray-sdk")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

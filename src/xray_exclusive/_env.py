@@ -10,10 +10,12 @@ test suite, so the two cannot drift apart.
 
 from __future__ import annotations
 
-import logging
+import functools
 import os
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
+
+from . import _config_values
 
 __all__ = [
     "ALL",
@@ -44,12 +46,13 @@ __all__ = [
     "SSE_RETRY_MS",
     "XRAY_EXCLUSIVE_BACKEND",
     "XRAY_EXCLUSIVE_FLUSH_BUDGET_MS",
+    "XRAY_EXCLUSIVE_STREAMING_ROUTE",
+    "XRAY_EXCLUSIVE_STREAM_DEADLINE_MARGIN_MS",
     "X_AMZN_TRACE_ID",
     "EnvVar",
     "parse_bool",
 ]
 
-_logger = logging.getLogger("xray_exclusive")
 
 T = TypeVar("T")
 
@@ -95,38 +98,16 @@ def _parse_non_negative_int(raw: str) -> int:
 
 def _parse_delays(raw: str) -> tuple[float, ...]:
     values = tuple(float(part) for part in raw.split(",") if part.strip())
-    if not values or any(not v >= 0 or v == float("inf") for v in values) or list(values) != sorted(values):
-        raise ValueError(f"not increasing non-negative seconds, comma-separated: {raw!r}")
+    limit = _config_values.MAX_CANARY_SECONDS
+    if not values or any(not 0 <= v <= limit for v in values) or list(values) != sorted(values):
+        raise ValueError(f"not increasing seconds from 0 to {limit:.0f}, comma-separated: {raw!r}")
     return values
-
-
-def _parse_non_negative_seconds(raw: str) -> float:
-    value = float(raw.strip())
-    if not value >= 0 or value == float("inf"):
-        raise ValueError(f"not a non-negative number of seconds: {raw!r}")
-    return value
 
 
 def _parse_ratio(raw: str) -> float:
     value = float(raw.strip())
     if not 0 <= value <= 1:
         raise ValueError(f"not a ratio between 0 and 1: {raw!r}")
-    return value
-
-
-def _parse_namespace(raw: str) -> str:
-    value = raw.strip()
-    if not value or len(value) > 255 or value.startswith("AWS/") or not value.isascii():
-        raise ValueError(f"not a custom CloudWatch namespace: {raw!r}")
-    return value
-
-
-def _parse_https_url(raw: str) -> str | None:
-    value = raw.strip()
-    if not value:
-        return None
-    if not value.startswith(("https://", "http://")):
-        raise ValueError(f"not an http(s) URL: {raw!r}")
     return value
 
 
@@ -139,8 +120,10 @@ def _parse_seconds(raw: str) -> float:
 
 def _parse_backend(raw: str) -> str:
     value = raw.strip().lower()
-    if value not in ("xray", "otel"):
-        raise ValueError(f"not xray or otel: {raw!r}")
+    if value == "xray":  # the earlier name of xray-sdk
+        return "xray-sdk"
+    if value not in ("auto", "native", "xray-sdk", "otel"):
+        raise ValueError(f"not auto, native, xray-sdk (xray) or otel: {raw!r}")
     return value
 
 
@@ -192,7 +175,11 @@ class EnvVar(Generic[T]):
         try:
             return self.parser(raw)
         except ValueError:
-            _logger.warning("Ignoring malformed %s=%r; using the default %r.", self.name, raw, self.default)
+            import logging  # here, not at import: logging costs milliseconds at cold start
+
+            logging.getLogger("xray_exclusive").warning(
+                "Ignoring malformed %s=%r; using the default %r.", self.name, raw, self.default
+            )
             return self.default
 
 
@@ -235,11 +222,13 @@ POWERTOOLS_METRICS_DISABLED: EnvVar[bool] = EnvVar(
 
 XRAY_EXCLUSIVE_BACKEND: EnvVar[str] = EnvVar(
     name="XRAY_EXCLUSIVE_BACKEND",
-    default="xray",
+    default="auto",
     doc=(
-        "Tracing backend of `failure_path` when none is passed: `xray` (the X-Ray SDK through "
-        "Powertools) or `otel` (OpenTelemetry, needs the `[streaming]` extra). Inside a traced "
-        "stream the OpenTelemetry backend is always used."
+        "Tracing backend of `failure_path` and `http_subsegment` when none is passed: `auto` chooses, "
+        "at each call, `xray-sdk` once the process has imported the X-Ray SDK, else `native`; "
+        "`native` (documents sent straight to the X-Ray daemon, no SDK), `xray-sdk` (alias `xray`: "
+        "the SDK's models, sent by its emitter) or `otel` (OpenTelemetry, needs the `[streaming]` "
+        "extra). Inside a traced stream the OpenTelemetry backend is always used."
     ),
     parser=_parse_backend,
 )
@@ -331,22 +320,22 @@ OTEL_EXPORTER_OTLP_TIMEOUT: EnvVar[float | None] = EnvVar(
 OTEL_BSP_SCHEDULE_DELAY: EnvVar[int | None] = EnvVar(
     name="OTEL_BSP_SCHEDULE_DELAY",
     default=None,
-    doc="Streaming: milliseconds between background exports. Default 1000 (FR-073).",
-    parser=_parse_positive_int,
+    doc="Streaming: milliseconds between background exports, 1 to 3,600,000. Default 1000.",
+    parser=_config_values.bounded_int(*_config_values.BSP_RANGES["schedule_delay_millis"]),
 )
 
 OTEL_BSP_MAX_QUEUE_SIZE: EnvVar[int | None] = EnvVar(
     name="OTEL_BSP_MAX_QUEUE_SIZE",
     default=None,
-    doc="Streaming: spans held before the oldest is dropped. Default 1500 (FR-086).",
-    parser=_parse_positive_int,
+    doc="Streaming: spans held before the oldest is dropped, 1 to 100,000. Default 1500.",
+    parser=_config_values.bounded_int(*_config_values.BSP_RANGES["max_queue_size"]),
 )
 
 OTEL_BSP_MAX_EXPORT_BATCH_SIZE: EnvVar[int | None] = EnvVar(
     name="OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
     default=None,
-    doc="Streaming: spans per OTLP request. Default 64 (FR-073); at most the queue size.",
-    parser=_parse_positive_int,
+    doc="Streaming: spans per OTLP request, 1 to 10,000. Default 64; at most the queue size.",
+    parser=_config_values.bounded_int(*_config_values.BSP_RANGES["max_export_batch_size"]),
 )
 
 XRAY_EXCLUSIVE_FLUSH_BUDGET_MS: EnvVar[int] = EnvVar(
@@ -358,6 +347,37 @@ XRAY_EXCLUSIVE_FLUSH_BUDGET_MS: EnvVar[int] = EnvVar(
         "request instead."
     ),
     parser=_parse_positive_int,
+)
+
+
+def _parse_route(raw: str) -> str:
+    value = raw.strip().lower()
+    if value not in ("collector", "udp"):
+        raise ValueError(f"not collector or udp: {raw!r}")
+    return value
+
+
+XRAY_EXCLUSIVE_STREAMING_ROUTE: EnvVar[str] = EnvVar(
+    name="XRAY_EXCLUSIVE_STREAMING_ROUTE",
+    default="collector",
+    doc=(
+        "Streaming: where spans go. `collector`: OTLP/HTTP to the collector extension (the endpoint "
+        "variables above). `udp`: OTLP over UDP to the X-Ray daemon at `AWS_XRAY_DAEMON_ADDRESS`, as "
+        "AWS's Lambda layer sends them, no extension needed. See [choosing a route](migration.md)."
+    ),
+    parser=_parse_route,
+)
+
+XRAY_EXCLUSIVE_STREAM_DEADLINE_MARGIN_MS: EnvVar[int] = EnvVar(
+    name="XRAY_EXCLUSIVE_STREAM_DEADLINE_MARGIN_MS",
+    default=1000,
+    doc=(
+        "Custom runtime: a streamed response is ended this many milliseconds before the invocation's "
+        "deadline, so that its spans are flushed before Lambda stops the environment (a healthy collector "
+        "takes a few milliseconds; one slow export at most 0.5 s). Never more than half of the time an "
+        "invocation had when it started."
+    ),
+    parser=_parse_non_negative_int,
 )
 
 SSE_RETRY_MS: EnvVar[int] = EnvVar(
@@ -384,22 +404,25 @@ CANARY_RETRIEVAL_DELAYS: EnvVar[tuple[float, ...]] = EnvVar(
 CANARY_METRIC_DELAY: EnvVar[float] = EnvVar(
     name="CANARY_METRIC_DELAY",
     default=90.0,
-    doc="Canary: seconds between `PutMetricData` of the test datapoint and the first read.",
-    parser=_parse_non_negative_seconds,
+    doc="Canary: seconds between `PutMetricData` of the test datapoint and the first read (0 to 900).",
+    parser=_config_values.parse_canary_seconds,
 )
 
 CANARY_METRIC_WINDOW: EnvVar[float] = EnvVar(
     name="CANARY_METRIC_WINDOW",
     default=120.0,
-    doc="Canary: seconds to keep polling for the test datapoint after the first read.",
-    parser=_parse_non_negative_seconds,
+    doc="Canary: seconds to keep polling for the test datapoint after the first read (above 0, at most 900).",
+    parser=functools.partial(_config_values.parse_canary_seconds, positive=True),
 )
 
 CANARY_NAMESPACE: EnvVar[str] = EnvVar(
     name="CANARY_NAMESPACE",
     default="XRayExclusive/Canary",
-    doc="Canary: CloudWatch namespace of its probe datapoint and its health metrics.",
-    parser=_parse_namespace,
+    doc=(
+        "Canary: CloudWatch namespace of its probe datapoint and its health metrics: 1-255 of "
+        "`a-z A-Z 0-9 . _ # : / -`, not starting with `:` nor `AWS/`."
+    ),
+    parser=_config_values.parse_canary_namespace,
 )
 
 CANARY_LOSS_THRESHOLD: EnvVar[float] = EnvVar(
@@ -412,15 +435,18 @@ CANARY_LOSS_THRESHOLD: EnvVar[float] = EnvVar(
 CANARY_SNS_TOPIC_ARN: EnvVar[str | None] = EnvVar(
     name="CANARY_SNS_TOPIC_ARN",
     default=None,
-    doc="Canary: SNS topic it publishes alerts to directly (not through an alarm action).",
-    parser=_parse_str,
+    doc="Canary: SNS topic ARN it publishes alerts to directly (not through an alarm action).",
+    parser=_config_values.parse_sns_topic_arn,
 )
 
 CANARY_WEBHOOK_URL: EnvVar[str | None] = EnvVar(
     name="CANARY_WEBHOOK_URL",
     default=None,
-    doc="Canary: a second, independent alert channel: JSON POST (PagerDuty/Opsgenie style).",
-    parser=_parse_https_url,
+    doc=(
+        "Canary: a second, independent alert channel: JSON POST (PagerDuty/Opsgenie style) to an "
+        "`https://` URL (`http://` only on loopback, for a local receiver)."
+    ),
+    parser=_config_values.parse_webhook_url,
 )
 
 CANARY_STATE_TABLE: EnvVar[str | None] = EnvVar(
@@ -452,6 +478,8 @@ ALL: tuple[EnvVar[Any], ...] = (
     OTEL_BSP_MAX_QUEUE_SIZE,
     OTEL_BSP_MAX_EXPORT_BATCH_SIZE,
     XRAY_EXCLUSIVE_FLUSH_BUDGET_MS,
+    XRAY_EXCLUSIVE_STREAMING_ROUTE,
+    XRAY_EXCLUSIVE_STREAM_DEADLINE_MARGIN_MS,
     SSE_RETRY_MS,
     CANARY_TRACE_COUNT,
     CANARY_RETRIEVAL_DELAYS,

@@ -3,6 +3,8 @@
 Example:
     >>> header_value({"LAST-EVENT-ID": ["7"]}, "Last-Event-ID")
     '7'
+    >>> header_value({"x-amzn-trace-id": "a", "X-Amzn-Trace-Id": "b"}, "X-Amzn-Trace-Id")
+    'b'
     >>> bool(TRACE_ID.match("1-5759e988-bd862e3fe1be46a994272793"))
     True
 """
@@ -21,8 +23,10 @@ TRACE_ID = re.compile(r"1-[0-9a-fA-F]{8}-[0-9a-fA-F]{24}\Z")
 def header_value(headers: Mapping[str, object] | None, name: str) -> str | None:
     """The value of header ``name`` in ``headers``, matched case-insensitively; ``None`` if absent or odd.
 
-    A list value (multi-value headers) counts only when it has exactly one element. An odd
-    mapping (one whose ``items()`` raises) counts as no header.
+    When the mapping holds the exact spelling ``name`` and other spellings too, the exact one
+    wins (as OpenTelemetry's getter reads it); otherwise the first match. A list value
+    (multi-value headers) counts only when it has exactly one element. An odd mapping (one
+    whose ``items()`` raises) counts as no header.
     """
     if not headers:
         return None
@@ -31,9 +35,17 @@ def header_value(headers: Mapping[str, object] | None, name: str) -> str | None:
     except Exception:
         return None
     wanted = name.lower()
+    found: object = None
+    matched = False
     for key, value in items:
         if isinstance(key, str) and key.lower() == wanted:
-            if isinstance(value, (list, tuple)):
-                value = value[0] if len(value) == 1 else None
-            return value if isinstance(value, str) else None
-    return None
+            if key == name:
+                found, matched = value, True
+                break
+            if not matched:
+                found, matched = value, True
+    if not matched:
+        return None
+    if isinstance(found, (list, tuple)):
+        found = found[0] if len(found) == 1 else None
+    return found if isinstance(found, str) else None

@@ -21,14 +21,13 @@ Example:
 from __future__ import annotations
 
 import json
-import logging
 import math
 import os
 import re
 import sys
 import types
 from collections.abc import Mapping
-from typing import NamedTuple, TypeAlias
+from typing import Any, NamedTuple, TypeAlias
 
 __all__ = [
     "ANNOTATION_BUDGET_BYTES",
@@ -44,15 +43,40 @@ __all__ = [
     "BoundedStack",
     "Frame",
     "JSONValue",
+    "LazyLogger",
     "SubsegmentBudget",
     "annotation",
     "bounded_metadata",
     "bounded_stack",
     "json_size",
     "truncate_message",
+    "working_directory",
 ]
 
-_logger = logging.getLogger("xray_exclusive.bounded")
+
+class LazyLogger:
+    """A ``logging`` logger looked up at its first message: importing ``logging`` costs milliseconds.
+
+    Every call goes to ``logging.getLogger(name)`` as it is then, so handlers,
+    levels and pytest's ``caplog`` behave as with a plain logger.
+
+    Example:
+        >>> LazyLogger("xray_exclusive").name
+        'xray_exclusive'
+    """
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __getattr__(self, attribute: str) -> Any:
+        import logging
+
+        return getattr(logging.getLogger(self.name), attribute)
+
+
+_logger = LazyLogger("xray_exclusive.bounded")
 
 MESSAGE_LIMIT = 2048
 """Characters in an exception message or annotation string (X-Ray's limit)."""
@@ -229,8 +253,22 @@ def bounded_stack(
         truncated = len(raw) - len(kept)
     else:
         kept, truncated = raw, 0
-    cwd = os.getcwd() if kept else ""
+    cwd = working_directory() if kept else ""
     return BoundedStack([_frame(t, cwd) for t in kept], truncated)
+
+
+def working_directory() -> str:
+    """The process's working directory, or ``""`` when it was deleted (``os.getcwd()`` raises then).
+
+    Example:
+        >>> import os
+        >>> working_directory() == os.getcwd()
+        True
+    """
+    try:
+        return os.getcwd()
+    except OSError:
+        return ""
 
 
 def _frame(tb: types.TracebackType, cwd: str) -> Frame:
@@ -252,10 +290,10 @@ def _frame_path(filename: str, cwd: str) -> str:
         return cached
     path = filename
     try:
-        rel = os.path.relpath(filename, cwd)
+        rel = os.path.relpath(filename, cwd) if cwd else ".."
         if not rel.startswith(".."):
             path = rel
-    except ValueError:
+    except (ValueError, OSError):  # another drive, or the working directory was deleted
         pass
     if len(_paths) >= 1024:
         _paths.clear()
@@ -290,8 +328,15 @@ class Annotation(NamedTuple):
     value: AnnotationValue
 
 
+def _shown(key: object) -> object:
+    """What a log line shows of a key: a short plain string, or its type (never its own repr)."""
+    if isinstance(key, str):
+        return str.__str__(key[:64]) + ("…" if len(key) > 64 else "")
+    return type(key)
+
+
 def _drop(key: object, reason: str) -> None:
-    _logger.warning("Dropping X-Ray annotation %r: %s.", key if isinstance(key, str) else type(key), reason)
+    _logger.warning("Dropping X-Ray annotation %r: %s.", _shown(key), reason)
 
 
 def annotation(key: object, value: object) -> Annotation | None:
@@ -317,10 +362,13 @@ def annotation(key: object, value: object) -> Annotation | None:
     if not key:
         _drop(key, "empty key")
         return None
-    clean = _INVALID_KEY_CHARS.sub("_", key)[:_KEY_LIMIT]
+    clean = _INVALID_KEY_CHARS.sub("_", str.__str__(key[:_KEY_LIMIT]))
     if clean != key:
         _logger.warning(
-            "X-Ray annotation key %r normalised to %r (only [A-Za-z0-9_] is indexed).", key, clean
+            "X-Ray annotation key %r normalised to %r (only [A-Za-z0-9_] is indexed, %d characters).",
+            _shown(key),
+            _shown(clean),
+            _KEY_LIMIT,
         )
     clean_value = _annotation_value(clean, value)
     return None if clean_value is None else Annotation(clean, clean_value)

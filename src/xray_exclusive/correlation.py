@@ -12,15 +12,12 @@ header.
 from __future__ import annotations
 
 import os
-import re
 import sys
 from typing import Any
 
 from ._wire import TRACE_ID
 
 __all__ = ["current_trace_id"]
-
-_ROOT_IN_HEADER = re.compile(r"(?:^|;)\s*Root=(1-[0-9a-fA-F]{8}-[0-9a-fA-F]{24})\s*(?:;|$)")
 
 _last_header: tuple[str, str | None] = ("", None)
 
@@ -59,6 +56,13 @@ def current_trace_id() -> str | None:
 
 
 def _from_xray_sdk() -> str | None:
+    # The library's own open subsegment in this thread or task (failure_path, http_subsegment): both X-Ray
+    # backends keep it in a ContextVar, never on the SDK's thread-local stack.
+    parentage = sys.modules.get("xray_exclusive._xray._parent")
+    if parentage is not None:
+        trace_id = getattr(parentage.CURRENT.get(), "trace_id", None)
+        if isinstance(trace_id, str) and TRACE_ID.match(trace_id):
+            return trace_id
     core = sys.modules.get("aws_xray_sdk.core")
     if core is None:
         return None
@@ -79,10 +83,24 @@ def _from_environment() -> str | None:
     cached_raw, cached_id = _last_header
     if raw == cached_raw:
         return cached_id
-    match = _ROOT_IN_HEADER.search(raw) if len(raw) <= 1024 else None
-    trace_id = match.group(1).lower() if match else None
+    trace_id = _root_of(raw) if len(raw) <= 1024 else None
     _last_header = (raw, trace_id)
     return trace_id
+
+
+def _root_of(header: str) -> str | None:
+    """``Root`` as OpenTelemetry's propagator reads it (spaces around ``=`` and ``;``, the last wins).
+
+    A trace ID that is not ``1-<8 hex>-<24 hex>``, or is all zeros, is no trace ID.
+    """
+    root = None
+    for pair in header.split(";"):
+        key, sep, value = pair.partition("=")
+        if sep and key.strip() == "Root":
+            root = value.strip()
+    if root is None or not TRACE_ID.match(root) or int(root[2:10] + root[11:], 16) == 0:
+        return None
+    return root.lower()
 
 
 def _from_opentelemetry() -> str | None:

@@ -20,17 +20,16 @@ Example:
 from __future__ import annotations
 
 import functools
-import logging
 from collections.abc import Mapping
 from types import TracebackType
 
 from ._backend import Classification, Span, TracingBackend, get_default_backend
-from .bounded import SubsegmentBudget, bounded_stack, truncate_message
-from .failure import _annotate, _as_status, _record_cause, classify
+from .bounded import NAME_LIMIT, LazyLogger, SubsegmentBudget, bounded_stack, truncate_message
+from .failure import _admit_all, _as_status, _ours_failed, _record_cause, classify, exception_type_name
 
-__all__ = ["HttpSubsegment", "http_subsegment", "sanitize_url"]
+__all__ = ["HttpSubsegment", "http_subsegment", "sanitize_url", "subsegment_name"]
 
-_logger = logging.getLogger("xray_exclusive")
+_logger = LazyLogger("xray_exclusive")
 
 _URL_LIMIT = 2048
 
@@ -46,8 +45,12 @@ def sanitize_url(url: object) -> str:
         >>> sanitize_url("http://[::1")
         '<unparseable URL>'
     """
-    text = url if isinstance(url, str) else str(url)
-    return _sanitize(text) if len(text) <= 4 * _URL_LIMIT else _sanitize(text[: 4 * _URL_LIMIT])
+    try:
+        # A plain str copy: a str subclass may override __str__, __hash__ or __len__ (the cache hashes it).
+        text = str.__str__(url) if isinstance(url, str) else str.__str__(str(url))
+        return _sanitize(text) if len(text) <= 4 * _URL_LIMIT else _sanitize(text[: 4 * _URL_LIMIT])
+    except Exception:  # an object whose __str__ raises, or anything urllib did not expect
+        return "<unparseable URL>"
 
 
 @functools.lru_cache(maxsize=256)  # a Lambda calls a handful of endpoints, over and over
@@ -81,6 +84,9 @@ def _from_status(status: int) -> Classification | None:
 class HttpSubsegment:
     """The handle of one ``http_subsegment``: set the response status, add annotations.
 
+    Like a failure path, it never raises on the library's behalf and always
+    gives the caller's exception back unchanged.
+
     Example:
         >>> with http_subsegment("payments", method="GET", url="https://pay.example/v1/ping") as call:
         ...     call.status(200)
@@ -109,33 +115,52 @@ class HttpSubsegment:
         """The HTTP status recorded, from :meth:`status` or from the exception."""
 
     def __enter__(self) -> HttpSubsegment:
-        backend = self._backend or get_default_backend()
-        self._backend = backend
-        span = backend.open(self.name, True)
-        self._span = span
-        _set_http(span, self.method, self.url, None)
-        if self._annotations:
-            self.annotate(**self._annotations)
+        try:
+            budget = self._get_budget()
+            annotations = self._annotations
+            admitted = _admit_all(budget, annotations, self.name) if annotations is not None else ()
+            backend = self._backend
+            if backend is None:
+                backend = self._backend = get_default_backend()
+            span = self._span = backend.open(self.name, True)
+            if span.recording:
+                _set_http(span, self.method, self.url, None)
+                for valid in admitted:
+                    span.annotate(valid.key, valid.value)
+        except Exception as ours:
+            _ours_failed("opening its subsegment", self.name, ours)
+        except BaseException:  # KeyboardInterrupt while opening: leave nothing open behind
+            self._close()
+            raise
         return self
 
     def status(self, code: object) -> None:
         """Record the response's HTTP status (an int 100-599; anything else is dropped with a log line)."""
-        status = _as_status(code)
-        if status is None:
-            _logger.warning(
-                "http_subsegment %r: ignoring status %r (not an HTTP status code).", self.name, code
-            )
-            return
-        self.response_status = status
-        if self._span is not None:
-            _set_http(self._span, None, None, status)
+        try:
+            status = _as_status(code)
+            if status is None:
+                _logger.warning(
+                    "http_subsegment %r: ignoring status of type %s (not an HTTP status code).",
+                    self.name,
+                    type(code).__name__,
+                )
+                return
+            self.response_status = status
+            if self._span is not None and self._span.recording:
+                _set_http(self._span, None, None, status)
+        except Exception as ours:
+            _ours_failed("recording the status", self.name, ours)
 
     def annotate(self, **annotations: object) -> None:
         """Add validated annotations (``recipient_count=3``); bad ones are dropped with a logged reason."""
         span = self._span
         if span is None or not span.recording:
             return
-        _annotate(span, self._get_budget(), annotations)
+        try:
+            for valid in _admit_all(self._get_budget(), annotations, self.name):
+                span.annotate(valid.key, valid.value)
+        except Exception as ours:
+            _ours_failed("annotating", self.name, ours)
 
     def _get_budget(self) -> SubsegmentBudget:
         if self._budget is None:
@@ -145,34 +170,40 @@ class HttpSubsegment:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        span = self._span
-        if span is None or self._backend is None:
-            return
         try:
-            if exc is not None:
-                classification = classify(exc)
-                if classification is not None:
-                    if classification.status is not None and self.response_status is None:
-                        self.status(classification.status)
-                    span.mark(classification._replace(remote=True))
-                    stack = bounded_stack(exc)
-                    _record_cause(
-                        span,
-                        self._get_budget(),
-                        exc,
-                        type(exc).__name__,
-                        exc,
-                        stack.frames,
-                        stack.truncated,
-                        True,
-                    )
-            elif self.response_status is not None:
-                classification = _from_status(self.response_status)
-                if classification is not None:
-                    span.mark(classification)
-        finally:
-            self._span = None
-            self._backend.close(span)
+            self._record(exc)
+        except Exception as ours:
+            _ours_failed("recording the call", self.name, ours)
+        try:
+            self._close()
+        except Exception as ours:
+            _ours_failed("closing its subsegment", self.name, ours)
+
+    def _record(self, exc: BaseException | None) -> None:
+        span = self._span
+        if span is None or not span.recording:
+            return
+        if exc is not None:
+            classification = classify(exc)
+            if classification is None:
+                return
+            if classification.status is not None and self.response_status is None:
+                self.status(classification.status)
+            span.mark(classification._replace(remote=True))
+            stack = bounded_stack(exc)
+            type_name = exception_type_name(exc)
+            _record_cause(span, self._get_budget(), exc, type_name, exc, stack.frames, stack.truncated, True)
+        elif self.response_status is not None:
+            from_status = _from_status(self.response_status)
+            if from_status is not None:
+                span.mark(from_status)
+
+    def _close(self) -> None:
+        span, backend = self._span, self._backend
+        if span is None or backend is None:
+            return
+        self._span = None
+        backend.close(span)
 
 
 def _set_http(span: Span, method: str | None, url: str | None, status: int | None) -> None:
@@ -206,5 +237,24 @@ def http_subsegment(
         ... except urllib.error.URLError:
         ...     pass  # the caller's handling, unchanged; the subsegment is marked fault
     """
-    clean_method = truncate_message(str(method).upper(), 16) if method else "GET"
-    return HttpSubsegment(name, clean_method, sanitize_url(url), backend, annotations)
+    try:
+        clean_method = truncate_message(str(method).upper(), 16) if method else "GET"
+    except Exception:  # a method object whose __str__ or truth raises
+        clean_method = "GET"
+    return HttpSubsegment(subsegment_name(name), clean_method, sanitize_url(url), backend, annotations)
+
+
+_INVALID_NAME_CHARS = "?;*()!$~^<>"  # what the X-Ray SDK strips from names (entity.py)
+
+
+def subsegment_name(name: object) -> str:
+    """``name`` as X-Ray keeps it: without ``?;*()!$~^<>`` and at most 200 characters; never raises.
+
+    Example:
+        >>> subsegment_name("sendgrid (v3)")
+        'sendgrid v3'
+    """
+    text = truncate_message(name, 4 * NAME_LIMIT)
+    if any(c in text for c in _INVALID_NAME_CHARS):
+        text = "".join(c for c in text if c not in _INVALID_NAME_CHARS)
+    return truncate_message(text, NAME_LIMIT) or "http"

@@ -20,6 +20,8 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, Literal
 
+from . import _cw_names
+
 __all__ = [
     "ALL",
     "AUDIT_TRAIL_PERSIST",
@@ -65,10 +67,12 @@ class FailurePath:
     * ``name``: the subsegment name (1-200 characters, none of ``?;*()!$~^<>``).
     * ``metric``: the metric name; by default the name in CamelCase plus
       ``Failure`` (``payment_capture`` → ``PaymentCaptureFailure``).
-    * ``namespace``: the metric namespace; ``None`` means
+    * ``namespace``: the metric namespace, 1-255 of ``[a-zA-Z0-9._#:/-]``
+      (CloudWatch's rule), not ``AWS/...``; ``None`` means
       ``POWERTOOLS_METRICS_NAMESPACE``, else ``XrayExclusive/FailurePaths``.
-    * ``dimensions``: fixed extra dimensions (``Operation=load``); ``Lambda``
-      is always added and reserved.
+    * ``dimensions``: fixed extra dimensions (``Operation=load``): names of
+      1-250 printable ASCII characters not starting with ``:``, values of
+      1-1024; none blank. ``Lambda`` is always added and reserved.
     * ``mark``: force ``"error"`` or ``"fault"`` instead of classifying each exception.
 
     Example:
@@ -151,41 +155,15 @@ class FailurePath:
 
 
 def _check_namespace(namespace: str) -> None:
-    if (
-        not isinstance(namespace, str)
-        or not 1 <= len(namespace) <= 255
-        or namespace.startswith(":")
-        or not _ascii_printable(namespace)
-        or not namespace.strip()
-    ):
-        raise ValueError(
-            f"namespace must be 1-255 printable ASCII characters not starting with ':', got {namespace!r}"
-        )
-    if namespace.startswith("AWS/"):
-        raise ValueError(f"namespace {namespace!r}: the 'AWS/' prefix is reserved for AWS services")
+    _cw_names.check_namespace(namespace)
 
 
 def _check_dimension(key: object, value: object) -> None:
-    if (
-        not isinstance(key, str)
-        or not 1 <= len(key) <= 255
-        or key.startswith(":")
-        or not _ascii_printable(key)
-    ):
-        raise ValueError(
-            f"dimension name must be 1-255 printable ASCII characters not starting with ':', got {key!r}"
-        )
+    _cw_names.check_dimension_name(key)
+    assert isinstance(key, str)
     if key in (LAMBDA_DIMENSION, "_aws"):
         raise ValueError(f"dimension name {key!r} is reserved (the library sets it)")
-    if (
-        not isinstance(value, str)
-        or not 1 <= len(value) <= 1024
-        or not _ascii_printable(value)
-        or not value.strip()
-    ):
-        raise ValueError(
-            f"dimension {key!r} needs a value of 1-1024 printable ASCII characters, got {value!r}"
-        )
+    _cw_names.check_dimension_value(key, value)
 
 
 _RELIABILITY = "SentimentAnalyzer/Reliability"

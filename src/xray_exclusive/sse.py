@@ -27,23 +27,26 @@ Example:
 
 from __future__ import annotations
 
-import codecs
+import json
 import logging
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
 
+from ._sse_parser import MAX_EVENT_SIZE, MAX_RETRY_MS, Event, SSEError, SSEParser
 from ._wire import TRACE_ID, header_value
 
 __all__ = [
     "CORS_ALLOW_HEADERS",
     "CORS_EXPOSE_HEADERS",
     "DEFAULT_RETRY_MS",
+    "MAX_EVENT_SIZE",
+    "MAX_RETRY_MS",
     "RESPONSE_HEADERS",
     "RESUME_HEADER",
     "SESSION_HEADERS",
     "Event",
     "EventStream",
+    "SSEError",
     "SSEParser",
     "comment",
     "cors_headers",
@@ -83,27 +86,36 @@ _DIGITS = re.compile(r"[0-9]{1,18}\Z")
 _MAX_ID = 10**18
 
 
-@dataclass(frozen=True, slots=True)
-class Event:
-    """One dispatched event as a client sees it: ``data``, ``event`` type, last event ``id``.
-
-    Example:
-        >>> Event("hello").event
-        'message'
-    """
-
-    data: str
-    event: str = "message"
-    id: str = ""
-
-
 def _field_value(name: str, value: object) -> str:
     """A single-line field value: line breaks (the only way to smuggle a field) become spaces."""
-    text = value if isinstance(value, str) else str(value)
+    if isinstance(value, str):
+        text = value
+    elif name == "id" and isinstance(value, int) and not isinstance(value, bool):
+        text = str(value)
+    else:
+        raise TypeError(f"SSE {name} must be a str, not {type(value).__name__}")
     if "\r" in text or "\n" in text:
         _logger.warning("SSE %s field contained a line break; replaced by a space.", name)
         text = _LINE_BREAK.sub(" ", text)
     return text
+
+
+def _data_text(data: object) -> str:
+    """``data`` as the text of the frame: a str as is; dicts, lists, numbers, booleans, ``None`` as JSON."""
+    if isinstance(data, str):
+        return data
+    if data is None or isinstance(data, (dict, list, tuple, int, float)):
+        try:
+            return json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(
+                f"SSE data is not JSON-serializable ({exc}); pass a str, or encode it yourself "
+                "(json.dumps(data, default=...))"
+            ) from None
+    raise TypeError(
+        f"SSE data must be a str or JSON-serializable (dict, list, number, bool, None), not "
+        f"{type(data).__name__}; pass a str (for example json.dumps(...) or a decoded bytes value)"
+    )
 
 
 def encode(
@@ -111,14 +123,18 @@ def encode(
 ) -> bytes:
     r"""One SSE frame, UTF-8: ``id``, ``event``, ``retry``, then one ``data:`` line per line of ``data``.
 
-    ``data`` is split on CRLF, CR and LF (the only line breaks SSE knows), so
-    the client gets it back with LF between lines; SSE cannot carry a CR.
-    ``event`` and ``id`` may not contain line breaks (replaced by spaces,
-    logged); a NUL in ``id`` makes clients ignore it, so it is removed.
+    ``data`` is a str, sent as is, or a dict, list, number, bool or ``None``,
+    sent as compact JSON (never a Python ``repr``); anything else raises
+    ``TypeError``. A str is split on CRLF, CR and LF (the only line breaks
+    SSE knows), so the client gets it back with LF between lines; SSE cannot
+    carry a CR. ``event`` and ``id`` may not contain line breaks (replaced by
+    spaces, logged); a NUL in ``id`` makes clients ignore it, so it is removed.
 
     Example:
         >>> encode("a\r\nb", event="tick", id=7)
         b'id: 7\nevent: tick\ndata: a\ndata: b\n\n'
+        >>> encode({"n": 1, "ok": True})
+        b'data: {"n":1,"ok":true}\n\n'
     """
     parts: list[str] = []
     if id is not None:
@@ -126,8 +142,10 @@ def encode(
     if event is not None:
         parts.append(f"event: {_field_value('event', event)}\n")
     if retry is not None:
-        parts.append(f"retry: {int(retry)}\n")
-    text = data if isinstance(data, str) else str(data)
+        if isinstance(retry, bool) or not isinstance(retry, int) or retry < 0:
+            raise TypeError(f"SSE retry must be a non-negative int, not {retry!r}")
+        parts.append(f"retry: {retry}\n")
+    text = _data_text(data)
     for line in _LINE_BREAK.split(text):
         parts.append(f"data: {line}\n")
     parts.append("\n")
@@ -194,7 +212,7 @@ class EventStream:
         ... )
         >>> stream.response_headers["X-SSE-Resume-Supported"]
         'true'
-        >>> [frame for frame in stream.start()][1:]
+        >>> list(stream.start())[1:]
         [b'id: 2\ndata: b\n\n', b'id: 3\ndata: c\n\n']
         >>> stream.send("d")
         b'id: 4\ndata: d\n\n'
@@ -243,6 +261,9 @@ class EventStream:
     def send(self, data: object, *, event: str | None = None, id: int | None = None) -> bytes | None:
         """Encode one event with the next id (or ``id``, which must be above the last one sent).
 
+        ``data`` as in :func:`encode`: a str, or a dict, list, number, bool or
+        ``None`` sent as JSON; anything else raises ``TypeError`` (no id used).
+
         Returns ``None``, with a logged reason, for an event that would break
         the order: its id is not above the last id sent (or ``Last-Event-ID``).
         """
@@ -258,8 +279,9 @@ class EventStream:
             return None
         else:
             next_id = id
+        frame = encode(data, event=event, id=next_id)  # raises TypeError before any id is used
         self._last_sent = next_id
-        return encode(data, event=event, id=next_id)
+        return frame
 
     def comment(self, text: str = "") -> bytes:
         """A keep-alive comment frame (no id consumed)."""
@@ -322,82 +344,6 @@ def session_annotations(
         else:
             _logger.warning("Ignoring SSE %s %r: invalid.", key, value[:64])
     return found
-
-
-class SSEParser:
-    r"""An incremental SSE parser per the WHATWG rules: feed chunks, get dispatched events.
-
-    CR, LF and CRLF end lines (a CRLF split across chunks included); a chunk
-    may end anywhere, also inside a UTF-8 character (:meth:`feed_bytes`).
-    ``retry`` holds the last valid ``retry:`` value, ``last_event_id`` the id.
-
-    Example:
-        >>> parser = SSEParser()
-        >>> parser.feed("retry: 3000\n\nid: 1\nda")
-        []
-        >>> parser.feed("ta: hi\n\n"), parser.retry
-        ([Event(data='hi', event='message', id='1')], 3000)
-    """
-
-    def __init__(self) -> None:
-        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
-        self._buffer = ""
-        self._data: list[str] = []
-        self._event = ""
-        self._started = False
-        self._pending_cr = False
-        self.last_event_id = ""
-        self.retry: int | None = None
-
-    def feed_bytes(self, chunk: bytes) -> list[Event]:
-        """Feed raw bytes (UTF-8, split anywhere)."""
-        return self.feed(self._decoder.decode(chunk))
-
-    def feed(self, text: str) -> list[Event]:
-        """Feed text; return the events completed by it."""
-        if not self._started and text:
-            self._started = True
-            text = text.removeprefix("\ufeff")
-        if self._pending_cr and text.startswith("\n"):
-            text = text[1:]  # the LF of a CRLF split across chunks
-        self._pending_cr = False
-        buffer = self._buffer + text
-        events: list[Event] = []
-        lines = _LINE_BREAK.split(buffer)
-        self._buffer = lines.pop()  # the unfinished line
-        if buffer.endswith("\r") and self._buffer == "":
-            self._pending_cr = True
-        for line in lines:
-            event = self._line(line)
-            if event is not None:
-                events.append(event)
-        return events
-
-    def _line(self, line: str) -> Event | None:
-        if line == "":
-            return self._dispatch()
-        if line.startswith(":"):
-            return None
-        name, colon, value = line.partition(":")
-        if colon and value.startswith(" "):
-            value = value[1:]
-        if name == "data":
-            self._data.append(value)
-        elif name == "event":
-            self._event = value
-        elif name == "id":
-            if "\0" not in value:
-                self.last_event_id = value
-        elif name == "retry" and value.isascii() and value.isdigit():
-            self.retry = int(value)
-        return None
-
-    def _dispatch(self) -> Event | None:
-        data, event = self._data, self._event
-        self._data, self._event = [], ""
-        if not data:
-            return None
-        return Event("\n".join(data), event or "message", self.last_event_id)
 
 
 def parse(text: str | bytes) -> list[Event]:

@@ -183,8 +183,11 @@ def parse(header: object, *, strict: bool = True) -> TraceHeader:
     runtime's ``_X_AMZN_TRACE_ID``, a proxy's header): it strips spaces, skips
     empty pairs and drops an invalid optional field (a bad ``Sampled``,
     ``Parent`` or unknown pair) instead of the whole header, listing each
-    repair in :attr:`TraceHeader.problems`. A missing or invalid ``Root``, an
-    oversize header or a control character still raise.
+    repair in :attr:`TraceHeader.problems`. A field that appears more than
+    once is read as the X-Ray SDKs and OpenTelemetry's propagator read it:
+    the last one wins (and when that last one is invalid, the field is
+    dropped, not replaced by an earlier one). A missing or invalid ``Root``
+    (the last one), an oversize header or a control character still raise.
 
     Example:
         >>> parse("Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=?;", strict=False).problems
@@ -193,6 +196,8 @@ def parse(header: object, *, strict: bool = True) -> TraceHeader:
         Traceback (most recent call last):
         ...
         xray_exclusive.trace_header.TraceHeaderError: empty field (a trailing or doubled ;)
+        >>> parse("Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=0;Sampled=1", strict=False).sampled
+        '1'
     """
     if not isinstance(header, str):
         raise TraceHeaderError(f"header must be a str, not {type(header).__name__}")
@@ -201,8 +206,9 @@ def parse(header: object, *, strict: bool = True) -> TraceHeader:
     if not header.isascii() or not header.isprintable():
         raise TraceHeaderError("header contains a control or non-ASCII character")
     problems: list[str] = []
-    pairs: list[tuple[str, str]] = []
-    seen: set[str] = set()
+    pairs: dict[str, str] = {}  # insertion-ordered; a repeated key moves to its last position
+    repeated: set[str] = set()
+    bad_root: TraceHeaderError | None = None
     for raw in header.split(";"):
         piece = raw if strict else raw.strip()
         if not piece:
@@ -218,22 +224,33 @@ def parse(header: object, *, strict: bool = True) -> TraceHeader:
                 raise TraceHeaderError(f"field {piece[:40]!r} is not Key=Value")
             if not _KEY.match(key):
                 raise TraceHeaderError(f"field name {key[:40]!r} is not [A-Za-z0-9_-]")
-            if key in seen:
-                raise TraceHeaderError(f"field {key} appears twice")
+            if key in pairs or (not strict and key in repeated):
+                if strict:
+                    raise TraceHeaderError(f"field {key} appears twice")
+                # Every X-Ray SDK and the OpenTelemetry propagator keep the last one.
+                _note(problems, f"field {key} repeated: the last one wins")
+                pairs.pop(key, None)
+                repeated.add(key)
             if key in _KNOWN:
                 _check_known(key, value)
             elif not _VALUE.match(value):
                 raise TraceHeaderError(f"value of {key} is empty, too long or has spaces")
         except TraceHeaderError as exc:
-            if strict or key == "Root":
+            if strict:
                 raise
+            if key == "Root":
+                bad_root = exc  # fatal unless a later Root replaces it
+                continue
             _note(problems, f"{exc}: dropped")
             continue
-        seen.add(key)
-        pairs.append((key, value))
-    if "Root" not in seen:
+        if key == "Root":
+            bad_root = None
+        pairs[key] = value
+    if bad_root is not None:
+        raise bad_root
+    if "Root" not in pairs:
         raise TraceHeaderError("no Root field")
-    return TraceHeader(tuple(pairs), tuple(problems))
+    return TraceHeader(tuple(pairs.items()), tuple(problems))
 
 
 def _note(problems: list[str], text: str) -> None:
@@ -277,12 +294,18 @@ def forward(incoming_headers: Mapping[str, object] | None) -> dict[str, str]:
     """For a server-side proxy: the ``X-Amzn-Trace-Id`` to pass on, or nothing. Never originates one.
 
     The header is looked up case-insensitively (API Gateway HTTP APIs and ALB
-    deliver it lower-case) and passed through unchanged when it is valid; an
-    invalid or absent header gives ``{}``.
+    deliver it lower-case; the exact spelling wins when both are there) and
+    passed through unchanged when it is valid. A header the X-Ray SDKs and
+    OpenTelemetry's propagator read but the strict grammar refuses (spaces
+    around ``;`` and ``=``, a repeated field) is forwarded in its canonical
+    form, the last of a repeated field kept. Anything the propagator would
+    refuse, or an absent header, gives ``{}``.
 
     Example:
         >>> forward({"x-amzn-trace-id": "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=0"})
         {'X-Amzn-Trace-Id': 'Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=0'}
+        >>> forward({"x-amzn-trace-id": "Root=1-5759e988-bd862e3fe1be46a994272793; Parent=53995c3f42cd8ad8"})
+        {'X-Amzn-Trace-Id': 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8'}
         >>> forward({"x-amzn-trace-id": "Root=oops"})
         {}
     """
@@ -292,8 +315,49 @@ def forward(incoming_headers: Mapping[str, object] | None) -> dict[str, str]:
     try:
         parse(value)
     except TraceHeaderError:
-        return {}
+        normalised = _normalise(value)
+        return {} if normalised is None else {HEADER: normalised}
     return {HEADER: value}
+
+
+def _normalise(header: str) -> str | None:
+    """The canonical form of a header OpenTelemetry's propagator would read, or ``None``.
+
+    The propagator splits on ``;``, needs exactly one ``=`` in every pair,
+    strips spaces around keys and values, keeps the last of a repeated
+    field, and refuses the whole header for a bad ``Root``, ``Parent`` or
+    ``Sampled`` (only ``0`` and ``1``). Here the same header must also be
+    valid once written canonically; an unknown field that is not is left out.
+    """
+    if len(header) > MAX_LENGTH or not header.isascii() or not header.isprintable():
+        return None
+    pairs: dict[str, str] = {}
+    for raw in header.split(";"):
+        parts = raw.split("=")
+        if len(parts) != 2:
+            return None  # an empty pair, a trailing ';' or a value with '=': the propagator refuses it all
+        key, value = parts[0].strip(), parts[1].strip()
+        if key in ("Root", "Parent") and not (_ROOT if key == "Root" else _PARENT).match(value):
+            return None  # the propagator refuses a bad Root or Parent wherever it stands
+        if key == "Sampled" and value not in ("0", "1"):
+            return None
+        pairs.pop(key, None)
+        pairs[key] = value
+    kept: list[tuple[str, str]] = []
+    for key, value in pairs.items():
+        try:
+            if key in _KNOWN:
+                _check_known(key, value)
+            elif not (_KEY.match(key) and _VALUE.match(value)):
+                continue
+        except TraceHeaderError:
+            if key == "Lineage":
+                continue
+            return None
+        kept.append((key, value))
+    if "Root" not in pairs or "Parent" not in pairs:
+        return None  # without both the propagator has no valid context
+    return format(TraceHeader(tuple(kept)))
 
 
 def find(headers: Mapping[str, object] | None) -> str | None:

@@ -8,7 +8,10 @@ import { test } from "node:test";
 import {
   CLOSED,
   DEFAULT_RETRY_MS,
+  MAX_EVENT_SIZE,
+  MAX_RETRY_MS,
   OPEN,
+  SSEParseError,
   SSEParser,
   TracedEventSource,
   backoffDelay,
@@ -18,20 +21,32 @@ import {
 const { vectors } = JSON.parse(readFileSync(new URL("../data/sse_vectors.json", import.meta.url), "utf-8"));
 
 function chunkings(wire) {
-  const all = [[wire], Array.from(wire, (byte) => Uint8Array.of(byte))];
+  // Whole, byte by byte with an empty chunk after each, and split in two at every position.
+  const all = [[wire], Array.from(wire, (byte) => [Uint8Array.of(byte), new Uint8Array(0)]).flat()];
   for (let k = 1; k < wire.length; k++) all.push([wire.slice(0, k), wire.slice(k)]);
   return all;
 }
 
+function textChunkings(text) {
+  // The same as strings: a leading BOM must be skipped on text input too.
+  if (text.length >= 600) return [[text]];
+  const all = [[text], Array.from(text, (c) => [c, ""]).flat()];
+  for (let k = 1; k < text.length; k++) all.push([text.slice(0, k), text.slice(k)]);
+  return all;
+}
+
+// Vectors with a `source` restate a web-platform-tests EventSource case (web-platform-tests/wpt,
+// eventsource/format-*): the stream its resources/message.py serves and the events its assertions expect.
 for (const vector of vectors) {
   test(`parser vector: ${vector.name}`, () => {
     const wire = new TextEncoder().encode(vector.stream);
-    for (const chunks of chunkings(wire)) {
+    for (const chunks of [...chunkings(wire), ...textChunkings(vector.stream)]) {
       const parser = new SSEParser();
       const received = chunks.flatMap((chunk) => parser.feed(chunk));
       assert.deepEqual(received, vector.events, `chunks: ${chunks.map((c) => c.length)}`);
       assert.equal(parser.retry, vector.retry);
       assert.equal(parser.lastEventId, vector.lastEventId);
+      if ("resendId" in vector) assert.equal(parser.dispatchedId, vector.resendId);
     }
   });
 }
@@ -249,4 +264,86 @@ test("onmessage, onopen and onerror work as on EventSource", async () => {
   await h.settle();
   await h.fire();
   assert.deepEqual(seen, ["open", "message:a", "error:404"]);
+});
+
+// -- hostile input: limits, linear time, the id to resend, timers ------------------------------------
+
+test("an oversized event is skipped with an SSEParseError carrying the chunk's events; parsing goes on", () => {
+  const parser = new SSEParser("", { maxEventSize: 10 });
+  assert.throws(
+    () => parser.feed("data: ok\n\ndata: 0123456789ABC\n\ndata: next\n\n"),
+    (error) => error instanceof SSEParseError && error.message.includes("past 10 characters") &&
+      error.events.map((e) => e.data).join() === "ok,next",
+  );
+  assert.throws(() => { for (let i = 0; i < 100; i++) parser.feed("x".repeat(7)); }, SSEParseError);
+  assert.deepEqual(parser.feed("\n\ndata: aft\n\n"), [{ data: "aft", event: "message", id: "" }]);
+  assert.equal(new SSEParser().feed("data: " + "y".repeat(1000) + "\n\n")[0].data.length, 1000);
+  assert.equal(MAX_EVENT_SIZE, 4 * 1024 * 1024);
+});
+
+function parseCost(size, chunk = 1024) {
+  // Best of 3, in ms, for one line of `size` characters fed in `chunk`-character pieces.
+  const piece = "d".repeat(chunk);
+  let best = Infinity;
+  for (let round = 0; round < 3; round++) {
+    const parser = new SSEParser("", { maxEventSize: size + 16 });
+    const start = performance.now();
+    parser.feed("data: ");
+    for (let i = 0; i < size / chunk; i++) parser.feed(piece);
+    const [event] = parser.feed("\n\n");
+    best = Math.min(best, performance.now() - start);
+    assert.equal(event.data.length, size);
+  }
+  return best;
+}
+
+test("parsing a long line in small chunks is linear (growth, not time: 4x input well under 16x cost)", () => {
+  const small = parseCost(1024 * 1024);
+  const large = parseCost(4 * 1024 * 1024);
+  assert.ok(large < 8 * small + 50, `${small} ms then ${large} ms`);
+});
+
+test("retry of any length never throws and is clamped to what setTimeout can wait", async () => {
+  const parser = new SSEParser();
+  assert.deepEqual(parser.feed("retry: " + "9".repeat(5000) + "\ndata: kept\n\n").map((e) => e.data), ["kept"]);
+  assert.equal(parser.retry, MAX_RETRY_MS);
+  const h = harness([sseResponse(["retry: 99999999999999\n\n"])]);
+  await h.settle();
+  assert.equal(h.timers[0].ms, 2 ** 31 - 1); // above it, a browser timer fires at once
+  h.source.close();
+  const big = harness([sseResponse([])], { retryMs: 1e300 });
+  await big.settle();
+  assert.equal(big.timers[0].ms, MAX_RETRY_MS);
+  big.source.close();
+});
+
+test("an id in a frame without data is the Last-Event-ID of the next connection", async () => {
+  const h = harness([
+    sseResponse(["id: 1\ndata: a\n\n", "id: 7\n\n"]),
+    sseResponse(["id: 8\ndata: b\n\nid\n\n"]),
+    sseResponse(["id: 9\ndata: c\n\nid: 10\n"]), // no blank line after id 10: not resent
+    sseResponse([]),
+  ]);
+  await h.settle();
+  for (let i = 0; i < 3; i++) await h.fire();
+  assert.deepEqual(h.requests.map((r) => r.headers["Last-Event-ID"]), [undefined, "7", undefined, "9"]);
+  assert.deepEqual(h.events, [["1", "a"], ["8", "b"], ["9", "c"]]);
+  h.source.close();
+});
+
+test("a too-large event is an error event, not the end of the stream", async () => {
+  const h = harness([sseResponse(["data: " + "z".repeat(MAX_EVENT_SIZE) + "\n\n", "data: after\n\n"])]);
+  await h.settle();
+  const errors = h.lifecycle.filter(([t]) => t === "error").map(([, d]) => [d.reason, d.fatal]);
+  assert.deepEqual(errors, [["too-large", false]]);
+  assert.deepEqual(h.events, [["", "after"]]);
+  h.source.close();
+});
+
+test("a leading BOM is skipped on text input, once", () => {
+  const parser = new SSEParser();
+  assert.deepEqual(parser.feed("\ufeffdata: a\n\n\ufeffdata: b\n\n").map((e) => e.data), ["a"]);
+  const bytes = new SSEParser();
+  const wire = new TextEncoder().encode("\ufeff\ufeffdata: a\n\ndata: b\n\n");
+  assert.deepEqual(bytes.feed(wire).map((e) => e.data), ["b"]);
 });

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Protocol
 
-from .. import _env
+from .. import _config_values, _env
 
 __all__ = ["CanaryConfig", "Clock", "ConfigurationError", "SystemClock"]
 
@@ -84,6 +86,7 @@ class CanaryConfig:
             raise ConfigurationError(f"loss_threshold must be between 0 and 1, got {self.loss_threshold}")
         if self.metric_poll_interval <= 0:
             raise ConfigurationError("metric_poll_interval must be positive")
+        _check_values(self)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> CanaryConfig:
@@ -113,3 +116,23 @@ class CanaryConfig:
             raise ConfigurationError(str(exc)) from None
         clean = {k: v for k, v in overrides.items() if v is not None}
         return replace(config, **clean) if clean else config  # type: ignore[arg-type]
+
+
+def _check_values(config: CanaryConfig) -> None:
+    """The values that could only fail later (a sleep that overflows, a namespace CloudWatch refuses)."""
+    checks: list[tuple[str, object, Callable[[str], object]]] = [
+        ("metric_delay", config.metric_delay, _config_values.parse_canary_seconds),
+        ("metric_window", config.metric_window, partial(_config_values.parse_canary_seconds, positive=True)),
+        ("namespace", config.namespace, _config_values.parse_canary_namespace),
+    ]
+    parse_delay = _config_values.parse_canary_seconds
+    checks += [("retrieval_delays", delay, parse_delay) for delay in config.retrieval_delays]
+    if config.sns_topic_arn is not None:
+        checks.append(("sns_topic_arn", config.sns_topic_arn, _config_values.parse_sns_topic_arn))
+    if config.webhook_url is not None:
+        checks.append(("webhook_url", config.webhook_url, _config_values.parse_webhook_url))
+    for name, value, parse in checks:
+        try:
+            parse(str(value))
+        except ValueError as exc:
+            raise ConfigurationError(f"{name}={value!r} is invalid: {exc}") from None

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._config import CanaryConfig, Clock
+from ._destination import SegmentDestination, retrieve_from_logs
 from ._taxonomy import Calls, PermanentError, error_code
 
 __all__ = ["CloudWatchFigures", "XRayFigures", "probe_cloudwatch", "probe_xray"]
@@ -108,8 +109,17 @@ def _new_probe(now: float, service: str) -> _Probe:
     return _Probe(trace_id, segment_id, subsegment_id, documents)
 
 
-def probe_xray(xray: Any, config: CanaryConfig, clock: Clock, calls: Calls) -> XRayFigures:
+def probe_xray(
+    xray: Any,
+    config: CanaryConfig,
+    clock: Clock,
+    calls: Calls,
+    destination: SegmentDestination | None = None,
+) -> XRayFigures:
     """Submit ``trace_count`` traces, read them back at each retrieval delay, count lost and partial.
+
+    When ``destination`` says spans go to CloudWatch Logs (Transaction Search), traces
+    ``BatchGetTraces`` does not return are also read from there (``StartTraceRetrieval``).
 
     ``UnprocessedTraceSegments`` count as lost at once. ``UnprocessedTraceIds``
     and absence are the same thing (not yet indexed and lost cannot be told
@@ -146,6 +156,17 @@ def probe_xray(xray: Any, config: CanaryConfig, clock: Clock, calls: Calls) -> X
     pending = {p.trace_id: p for p in probes if p.trace_id not in lost_at_once}
     complete: set[str] = set()
     seen: set[str] = set()
+
+    def take(trace: dict[str, Any]) -> None:
+        probe = pending.get(str(trace.get("Id")))
+        if probe is None:
+            return
+        segment_ids = {s.get("Id") for s in trace.get("Segments") or []}
+        seen.add(probe.trace_id)
+        if {probe.segment_id, probe.subsegment_id} <= segment_ids:
+            complete.add(probe.trace_id)
+            del pending[probe.trace_id]
+
     for delay in config.retrieval_delays:
         if not pending:
             break
@@ -154,19 +175,15 @@ def probe_xray(xray: Any, config: CanaryConfig, clock: Clock, calls: Calls) -> X
         try:
             for i in range(0, len(ids), _BATCH_GET_LIMIT):
                 for trace in _batch_get(xray, ids[i : i + _BATCH_GET_LIMIT], calls):
-                    probe = pending.get(str(trace.get("Id")))
-                    if probe is None:
-                        continue
-                    segment_ids = {s.get("Id") for s in trace.get("Segments") or []}
-                    seen.add(probe.trace_id)
-                    if {probe.segment_id, probe.subsegment_id} <= segment_ids:
-                        complete.add(probe.trace_id)
-                        del pending[probe.trace_id]
+                    take(trace)
                 figures.queries += 1
         except PermanentError:
             raise
         except Exception as exc:
             figures.error = f"BatchGetTraces: {error_code(exc)}: {exc}"
+        if destination is not None and destination.logs and pending:
+            for trace in retrieve_from_logs(xray, list(pending), started, clock, calls, destination):
+                take(trace)
     figures.found = len(complete) + len(seen & set(pending))
     figures.partial = len(seen & set(pending))
     figures.lost = figures.submitted - figures.found

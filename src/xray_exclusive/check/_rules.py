@@ -236,11 +236,15 @@ def scan(table: str) -> dict:
         name="xray-async-context",
         kind="python",
         severity="error",
-        message="AsyncContext configured on the X-Ray recorder: remove it; the default thread-local "
-        "context works across asyncio.run()",
+        message="AsyncContext configured on the X-Ray recorder: remove it, it loses the trace across "
+        "event loops. The SDK's default thread-local context is not safe for concurrent asyncio tasks either "
+        "(their subsegments interleave): use xray_exclusive's failure_path/http_subsegment, whose parentage "
+        "is context-local, or the OpenTelemetry backend",
         spec=("FR-037",),
         rationale="AsyncContext stores the trace on the asyncio.Task of the loop it was built on: a new "
-        "event loop loses the segment and subsegments go nowhere.",
+        "event loop loses the segment and subsegments go nowhere. The SDK's default context keeps one entity "
+        "stack per thread; concurrent tasks push and pop on it in turn, so subsegments nest in each other's "
+        "and closing one task's subsegment ends another's (aws-xray-sdk-python #164).",
         filename="handler.py",
         bad="""\
 from aws_xray_sdk.core import xray_recorder
@@ -828,8 +832,9 @@ COPY collector.yaml /opt/collector-config/config.yaml
         severity="error",
         message="decouple is not the last processor of the traces pipeline: move it last (after batch)",
         spec=("FR-075", "SC-044"),
-        rationale="The decouple README: it 'should always be the last processor'. The spec's "
-        "[decouple, batch] order contradicts the collector; the collector wins (FACTS.md A.4).",
+        rationale="The decouple processor's README: it 'should always be the last processor in the list'. "
+        "Placed before batch, it hands spans to a processor that may still hold them when the environment "
+        "freezes.",
         filename="collector.yaml",
         bad=_collector(pipeline="decouple, batch"),
         good=_collector(),

@@ -11,19 +11,19 @@ from __future__ import annotations
 import base64
 import collections
 import contextlib
-import gzip
 import json
 import logging
 import socket
 import threading
-import zlib
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
+from . import _limits
 from ._assets import browser_client_path
 from ._convert import attributes, span_to_document
+from ._otlp_udp import receive_otlp_datagram
 
 __all__ = ["Collector", "CollectorError", "Trace", "TraceStore"]
 
@@ -46,24 +46,39 @@ class Trace:
     trace_id: str
     documents: dict[str, dict[str, Any]] = field(default_factory=dict)
 
-    def add(self, document: dict[str, Any]) -> None:
-        """Add or replace a document; embedded subsegments become documents of their own."""
+    def add(self, document: dict[str, Any]) -> int:
+        """Add or replace a document; embedded subsegments become documents of their own.
+
+        Returns how many documents are new; past ``MAX_DOCUMENTS_PER_TRACE`` new ones are left out.
+        """
+        added = 0
         stack = [(document, document.get("parent_id"))]
         while stack:
             doc, parent = stack.pop()
             doc = dict(doc)
-            children = doc.pop("subsegments", None) or []
+            children = doc.pop("subsegments", None)
+            if not isinstance(children, list):
+                children = []
             if parent and "parent_id" not in doc:
                 doc["parent_id"] = parent
             doc.setdefault("trace_id", self.trace_id)
             identifier = str(doc.get("id") or f"anon-{len(self.documents)}")
+            if identifier not in self.documents:
+                if len(self.documents) >= _limits.MAX_DOCUMENTS_PER_TRACE:
+                    continue
+                added += 1
             self.documents[identifier] = doc
             stack.extend((child, identifier) for child in children if isinstance(child, dict))
+        return added
 
     @property
     def start(self) -> float:
-        """The earliest start time."""
-        return min((float(d.get("start_time") or 0) for d in self.documents.values()), default=0.0)
+        """The earliest start time (documents without a numeric one count as 0)."""
+        starts = (d.get("start_time") for d in self.documents.values())
+        return min(
+            (float(t) if isinstance(t, (int, float)) and not isinstance(t, bool) else 0.0 for t in starts),
+            default=0.0,
+        )
 
 
 class TraceStore:
@@ -84,25 +99,74 @@ class TraceStore:
         self._jsonl = jsonl.open("a", encoding="utf-8") if jsonl else None
         self.received = 0
         self.rejected = 0
+        self._sizes: dict[str, tuple[int, int]] = {}
+        self._documents = 0
+        self._bytes = 0
 
-    def add(self, document: dict[str, Any]) -> None:
-        """Add one X-Ray segment or subsegment document."""
-        trace_id = document.get("trace_id")
-        if not isinstance(trace_id, str) or not trace_id:
+    def add(self, document: dict[str, Any], size: int | None = None) -> None:
+        """Add one X-Ray segment or subsegment document (``size``: its encoded size, if known).
+
+        A document X-Ray would refuse (a text ``start_time``, nesting past the limit) is rejected
+        and logged; the store keeps at most ``MAX_DOCUMENTS`` documents and ``MAX_STORED_BYTES``,
+        evicting the oldest traces first (see ``devtools/_limits.py``).
+        """
+        trace_id = document.get("trace_id") if isinstance(document, dict) else None
+        if not isinstance(trace_id, str) or not trace_id or len(trace_id) > 128:
             self.rejected += 1
-            _logger.warning("Ignoring a document without trace_id: %.200s", json.dumps(document, default=str))
+            _logger.warning("Ignoring a document without a trace_id: %.200s", _preview(document))
             return
+        problem = _limits.check_document(document)
+        if problem:
+            self.rejected += 1
+            _logger.warning("Ignoring a document of trace %.40s: %s.", trace_id, problem)
+            return
+        if size is None:
+            size = len(json.dumps(document, default=str))
         with self._lock:
+            if not self._make_room(trace_id, size):
+                self.rejected += 1
+                _logger.warning("Ignoring a document of %d bytes: the store is full.", size)
+                return
             trace = self._traces.get(trace_id)
             if trace is None:
                 trace = self._traces[trace_id] = Trace(trace_id)
                 while len(self._traces) > self._max:
-                    self._traces.popitem(last=False)
-            trace.add(document)
+                    self._forget(next(iter(self._traces)))
+            added = trace.add(document)
+            if not added and len(trace.documents) >= _limits.MAX_DOCUMENTS_PER_TRACE:
+                self.rejected += 1
+                return
+            documents, stored = self._sizes.get(trace_id, (0, 0))
+            self._sizes[trace_id] = (documents + added, stored + size)
+            self._documents += added
+            self._bytes += size
             self.received += 1
             if self._jsonl is not None:
                 self._jsonl.write(json.dumps(document, separators=(",", ":"), default=str) + "\n")
                 self._jsonl.flush()
+
+    def _make_room(self, trace_id: str, size: int) -> bool:
+        """Evict the oldest other traces until one more document of ``size`` fits; ``False`` if it cannot."""
+        if size > _limits.MAX_STORED_BYTES:
+            return False
+        while self._documents + 1 > _limits.MAX_DOCUMENTS or self._bytes + size > _limits.MAX_STORED_BYTES:
+            oldest = next((t for t in self._traces if t != trace_id), None)
+            if oldest is None:
+                return False
+            self._forget(oldest)
+        return True
+
+    def _forget(self, trace_id: str) -> None:
+        self._traces.pop(trace_id, None)
+        documents, stored = self._sizes.pop(trace_id, (0, 0))
+        self._documents -= documents
+        self._bytes -= stored
+
+    @property
+    def stored(self) -> tuple[int, int]:
+        """(documents, encoded bytes) kept now."""
+        with self._lock:
+            return self._documents, self._bytes
 
     def traces(self) -> list[Trace]:
         """A snapshot of every trace, oldest first."""
@@ -128,9 +192,18 @@ def parse_datagram(data: bytes) -> dict[str, Any] | None:
         return None
     try:
         document = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return None
-    return document if isinstance(document, dict) else None
+    if not isinstance(document, dict) or not _limits.depth_within(document, _limits.MAX_DEPTH):
+        return None
+    return document
+
+
+def _preview(document: object) -> str:
+    try:
+        return json.dumps(document, default=str)[:200]
+    except (ValueError, TypeError, RecursionError):
+        return type(document).__name__
 
 
 _ID_FIELDS = {
@@ -179,24 +252,22 @@ def decode_otlp(body: bytes, content_type: str, encoding: str) -> list[dict[str,
     from google.protobuf.message import DecodeError
     from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-    try:
-        if encoding == "gzip":
-            body = gzip.decompress(body)
-        elif encoding == "deflate":
-            body = zlib.decompress(body)
-    except (OSError, zlib.error, EOFError) as exc:
-        raise ValueError(f"cannot decompress ({encoding}): {exc}") from None
+    body = _limits.bounded_decompress(body, encoding, MAX_OTLP_BODY)  # BodyTooLarge past 16 MiB
     request = ExportTraceServiceRequest()
     try:
         if content_type.startswith("application/json"):
             message = json.loads(body)
             if not isinstance(message, dict):
                 raise ValueError("the JSON body is not an object")
+            if not _limits.depth_within(message, _limits.MAX_DEPTH):
+                raise ValueError(f"the JSON body nests deeper than {_limits.MAX_DEPTH} levels")
             json_format.ParseDict(_ids_to_base64(message), request, ignore_unknown_fields=True)
         else:
             request.ParseFromString(body)
     except (DecodeError, json_format.ParseError, UnicodeDecodeError, ValueError, TypeError) as exc:
         raise ValueError(f"not an OTLP traces request: {exc}") from None
+    except RecursionError:
+        raise ValueError("not an OTLP traces request: nested too deep") from None
     documents = []
     for resource_spans in request.resource_spans:
         resource = attributes(resource_spans.resource.attributes)
@@ -243,7 +314,7 @@ class Collector:
                 "running there; pass --udp-port 0 for a free port"
             ) from None
         try:
-            self._http = ThreadingHTTPServer((host, http_port), self._handler())
+            self._http = _limits.BoundedHTTPServer((host, http_port), self._handler())
         except OSError as exc:
             self._udp.close()
             raise CollectorError(
@@ -270,18 +341,40 @@ class Collector:
                 return
             if not data:
                 continue
-            document = parse_datagram(data)
-            if document is None:
+            try:
+                self._datagram(data)
+            except Exception:  # one datagram, whatever it holds, never stops the intake
                 self.store.rejected += 1
-                _logger.warning("Ignoring a malformed X-Ray datagram of %d bytes.", len(data))
-                continue
-            self.store.add(document)
+                _logger.exception("Ignoring a datagram of %d bytes that could not be filed.", len(data))
+
+    def _datagram(self, data: bytes) -> None:
+        document = parse_datagram(data)
+        if document is None and receive_otlp_datagram(data, self.store, decode_otlp):
+            return  # OTLP over UDP (T1S/T1U), as AWS's Lambda layer sends spans
+        if document is None:
+            self.store.rejected += 1
+            _logger.warning("Ignoring a malformed X-Ray datagram of %d bytes.", len(data))
+            return
+        self.store.add(document, size=len(data))
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         collector = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            timeout = _limits.READ_TIMEOUT_S  # a read that gets nothing for this long ends the connection
+
+            def handle_one_request(self) -> None:
+                guard = getattr(self.server, "guard", None)
+                if guard is not None:
+                    guard.start(self.connection)  # the reaper closes it past REQUEST_DEADLINE_S
+                try:
+                    super().handle_one_request()
+                except OSError:  # reaped, reset or timed out: the connection is over
+                    self.close_connection = True
+                finally:
+                    if guard is not None:
+                        guard.finish(self.connection)
 
             def _answer(
                 self, status: int, body: bytes, content_type: str = "text/plain; charset=utf-8"
@@ -294,7 +387,13 @@ class Collector:
 
             def do_GET(self) -> None:
                 if self.path in ("/", "/index.html") and collector._page is not None:
-                    self._answer(200, collector._page().encode(), "text/html; charset=utf-8")
+                    try:
+                        page = collector._page().encode()
+                    except Exception:  # the next request tries again; the collector keeps serving
+                        _logger.exception("Could not render the live page.")
+                        self._answer(500, b"the page could not be rendered; see the collector's log")
+                        return
+                    self._answer(200, page, "text/html; charset=utf-8")
                 elif self.path == "/sse-client.js":
                     # The reference browser client, for pages served next to the live view.
                     body = browser_client_path().read_bytes()
@@ -309,13 +408,26 @@ class Collector:
                     self._answer(404, b"not found")
 
             def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
+                if self.headers.get("Transfer-Encoding"):
+                    self.close_connection = True
+                    collector.store.rejected += 1
+                    self._answer(411, b"send a Content-Length (chunked bodies are not read)")
+                    return
+                length = _limits.parse_content_length(self.headers.get("Content-Length"))
+                if length is None:
+                    self.close_connection = True
+                    collector.store.rejected += 1
+                    self._answer(400, b"Content-Length is not a decimal number of bytes")
+                    return
                 if length > MAX_OTLP_BODY:
                     self.close_connection = True
                     self._answer(413, b"body too large")
                     collector.store.rejected += 1
                     return
                 body = self.rfile.read(length)
+                if len(body) < length:  # the sender went away, or the request ran past its deadline
+                    self.close_connection = True
+                    return
                 if self.path != "/v1/traces":
                     self._answer(404, b"only /v1/traces is served")
                     return
@@ -328,13 +440,19 @@ class Collector:
                     documents = decode_otlp(
                         body, content_type, (self.headers.get("Content-Encoding") or "").lower()
                     )
+                except _limits.BodyTooLarge as exc:
+                    collector.store.rejected += 1
+                    self.close_connection = True
+                    self._answer(413, str(exc).encode()[:500])
+                    return
                 except ValueError as exc:
                     collector.store.rejected += 1
                     _logger.warning("Rejecting an OTLP request: %s", exc)
                     self._answer(400, str(exc).encode()[:500])
                     return
+                share = len(body) // max(1, len(documents)) + 1
                 for document in documents:
-                    collector.store.add(document)
+                    collector.store.add(document, size=share)
                 if content_type.startswith("application/json"):
                     self._answer(200, b"{}", "application/json")
                 else:

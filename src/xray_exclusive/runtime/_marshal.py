@@ -91,8 +91,6 @@ def to_json(value: Any) -> str:
         text, found = re.subn(re.escape(encoded) + r'([^"]*)"', r"\1", text)
         if found != decimals:  # pragma: no cover - a 64-bit random marker inside the user's own strings
             raise ValueError("a Decimal could not be encoded")
-    if not ensure_ascii:  # as simplejson, which awslambdaric uses: these two stay escaped
-        text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
     return text
 
 

@@ -104,13 +104,35 @@ def flush(budget_ms: int | None = None) -> FlushReport:
     before it returns, or its spans wait in memory while Lambda freezes the
     environment and leave with the next invocation (FR-055).
 
+    When failure paths attached to a provider someone else set (AWS's Lambda
+    layer, the application's own), that provider is flushed too, with its own
+    ``force_flush``; the report's counts are the streaming tracer's only, and
+    the streaming tracer is not built just to flush.
+
     Example:
         >>> st = get_streaming_tracer(service_name="doc-sse", endpoint="http://127.0.0.1:9/v1/traces")
         >>> flush().complete
         True
         >>> reset_streaming_tracer()
     """
-    return get_streaming_tracer().flush(budget_ms)
+    from . import _bootstrap
+    from ._attach import external_provider
+
+    external = external_provider()
+    if external is None or _bootstrap._instance is not None:
+        report = get_streaming_tracer().flush(budget_ms)
+    else:
+        report = FlushReport(0, 0, 0, 0.0)
+    force_flush = getattr(external, "force_flush", None)
+    if callable(force_flush):
+        import time
+
+        from .. import _env
+
+        started = time.monotonic()
+        force_flush(budget_ms or _env.XRAY_EXCLUSIVE_FLUSH_BUDGET_MS.get())
+        report = report._replace(seconds=report.seconds + time.monotonic() - started)
+    return report
 
 
 def _register() -> None:

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from opentelemetry import trace
-from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.propagate import set_global_textmap
 from opentelemetry.propagators.aws import AwsXRayLambdaPropagator
 from opentelemetry.sdk.extension.aws.trace import AwsXRayIdGenerator
@@ -25,8 +24,17 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 from opentelemetry.sdk.trace.sampling import ALWAYS_ON, ParentBased, Sampler
 
-from .. import _emf, _env
+from .. import _config_values, _emf, _env
+from ._attach import mark_own
 from ._export import AccountingSpanProcessor, FailFastExporter, LossReporter
+from ._udp_export import (
+    ROUTE_UDP,
+    OTLPUdpExporter,
+    UdpRouteExporter,
+    daemon_endpoint,
+    describe_route,
+    resolve_route,
+)
 
 __all__ = [
     "DEFAULT_ENDPOINT",
@@ -80,6 +88,8 @@ class StreamingSettings:
     max_export_batch_size: int
     export_timeout_s: float
     flush_budget_ms: int
+    route: str = "collector"
+    """``collector`` (OTLP/HTTP to the extension) or ``udp`` (OTLP over UDP to the X-Ray daemon)."""
 
 
 class FlushReport(NamedTuple):
@@ -196,6 +206,7 @@ def get_streaming_tracer(
     export_timeout_s: float | None = None,
     flush_budget_ms: int | None = None,
     sampler: Sampler | None = None,
+    route: str | None = None,
     exporter: SpanExporter | None = None,
     sink: _emf.MetricSink | None = None,
 ) -> StreamingTracer:
@@ -223,6 +234,12 @@ def get_streaming_tracer(
     ``exporter`` replaces the OTLP exporter (tests, tools); ``sink`` the stdout
     sink of the span-loss lines.
 
+    ``route`` (else ``XRAY_EXCLUSIVE_STREAMING_ROUTE``, else ``collector``):
+    ``collector`` sends OTLP/HTTP to ``endpoint``; ``udp`` sends OTLP over UDP
+    to the X-Ray daemon, as AWS's Lambda layer does, at ``endpoint``
+    (``host:port``) else ``AWS_XRAY_DAEMON_ADDRESS`` else ``127.0.0.1:2000``.
+    The route is logged at INFO when the tracer is built.
+
     Example:
         >>> get_streaming_tracer(service_name="doc-sse", max_queue_size=2000).settings.max_queue_size
         2000
@@ -242,6 +259,7 @@ def get_streaming_tracer(
                     max_export_batch_size,
                     export_timeout_s,
                     flush_budget_ms,
+                    route,
                 )
                 _instance = _build(settings, sampler, exporter, sink)
                 return _instance
@@ -293,8 +311,14 @@ def _build(
     resource = Resource.create({"service.name": settings.service_name})
     if _env.AWS_LAMBDA_FUNCTION_NAME.get() is not None:
         resource = resource.merge(_lambda_detector().detect())
-    inner = exporter or OTLPSpanExporter(endpoint=settings.endpoint, timeout=settings.export_timeout_s)
-    fail_fast = FailFastExporter(inner, endpoint=settings.endpoint)
+    if settings.route == ROUTE_UDP and exporter is None:
+        fail_fast: FailFastExporter = UdpRouteExporter(OTLPUdpExporter(settings.endpoint))
+    else:
+        # Imported here: the OTLP/HTTP exporter brings requests and urllib3, which the udp route never needs.
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        inner = exporter or OTLPSpanExporter(endpoint=settings.endpoint, timeout=settings.export_timeout_s)
+        fail_fast = FailFastExporter(inner, endpoint=settings.endpoint)
     reporter = LossReporter(sink=sink)
     batch = BatchSpanProcessor(
         fail_fast,
@@ -311,10 +335,12 @@ def _build(
         id_generator=AwsXRayIdGenerator(),
     )
     provider.add_span_processor(processor)
+    mark_own(provider)
     set_global_textmap(AwsXRayLambdaPropagator())
     if isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
         trace.set_tracer_provider(provider)
     _logger.debug("Streaming tracer built: %s", settings)
+    _logger.info(describe_route(settings))
     return StreamingTracer(settings, provider, processor, fail_fast, reporter)
 
 
@@ -336,6 +362,7 @@ def _resolve(
     max_export_batch_size: int | None,
     export_timeout_s: float | None,
     flush_budget_ms: int | None,
+    route: str | None = None,
 ) -> StreamingSettings:
     name = service_name or _env.OTEL_SERVICE_NAME.get()
     powertools = _env.POWERTOOLS_SERVICE_NAME.get()
@@ -350,6 +377,9 @@ def _resolve(
             f"OTEL_SERVICE_NAME={name!r} differs from POWERTOOLS_SERVICE_NAME={powertools!r}: the handler "
             "phase and the streaming phase would show as two services (FR-047). Give both the same value."
         )
+    chosen_route = resolve_route(route)
+    if chosen_route == ROUTE_UDP:
+        endpoint = daemon_endpoint(endpoint)
     if endpoint is None:
         endpoint = _env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT.get()
     if endpoint is None:
@@ -371,6 +401,14 @@ def _resolve(
             budget / 1000,
         )
         timeout = budget / 1000
+    try:  # an explicit argument out of range raises at once; a bad OTEL_BSP_* falls back with a warning
+        _config_values.check_bsp_arguments(
+            schedule_delay_millis=schedule_delay_millis,
+            max_queue_size=max_queue_size,
+            max_export_batch_size=max_export_batch_size,
+        )
+    except ValueError as exc:
+        raise ConfigurationError(str(exc)) from None
     queue = max_queue_size or _env.OTEL_BSP_MAX_QUEUE_SIZE.get() or MAX_QUEUE_SIZE
     batch = max_export_batch_size or _env.OTEL_BSP_MAX_EXPORT_BATCH_SIZE.get() or MAX_EXPORT_BATCH_SIZE
     if batch > queue:
@@ -379,7 +417,7 @@ def _resolve(
             "lower OTEL_BSP_MAX_EXPORT_BATCH_SIZE or raise OTEL_BSP_MAX_QUEUE_SIZE."
         )
     delay = schedule_delay_millis or _env.OTEL_BSP_SCHEDULE_DELAY.get() or SCHEDULE_DELAY_MILLIS
-    return StreamingSettings(name, endpoint, delay, queue, batch, float(timeout), budget)
+    return StreamingSettings(name, endpoint, delay, queue, batch, float(timeout), budget, chosen_route)
 
 
 def check_environment() -> None:

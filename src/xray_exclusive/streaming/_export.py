@@ -10,9 +10,10 @@ Two thin wrappers around the SDK's own pieces (FACTS.md §2, §3):
   export that starts after it. Lost spans are counted, never hidden.
 * :class:`AccountingSpanProcessor` wraps the ``BatchSpanProcessor``. The SDK
   drops the *oldest* queued span when the queue is full and logs it about once
-  per 20 s; this wrapper applies the SDK's own test (queue length equal to its
-  capacity) before each span enters the queue, so it counts every drop and
-  names the span that goes (the oldest, at the back of the deque).
+  per 20 s; this wrapper makes the room itself, under one lock, before each
+  span enters a full queue, so it counts every drop exactly, whatever the
+  number of threads, and names the span that goes (the oldest, at the back
+  of the deque).
 
 :class:`LossReporter` turns both into one structured line on stdout: a
 CloudWatch EMF document with ``span_queue_overflow=true``, the queue size,
@@ -268,25 +269,31 @@ class AccountingSpanProcessor(SpanProcessor):
         """Nothing to do at start."""
 
     def on_end(self, span: ReadableSpan) -> None:
-        """Count the span, detect the drop its arrival causes, then queue it."""
+        """Count the span, make room for it when the queue is full (counting the drop), then queue it.
+
+        Exact under any number of threads: the check, the drop and the append happen under one
+        lock, and the drop is done here (the oldest span, as the SDK would) before the append, so
+        the deque never evicts on its own. The export worker only ever removes spans, so once
+        there is room it stays. In the rare race where the worker empties a slot between the
+        check and the drop, one span more is dropped than strictly needed, and counted.
+        """
         context = span.context
         if not (context and context.trace_flags.sampled):
             return
         queue = self._queue
         victim: str | None = None
-        if queue is not None and len(queue) >= self.queue_size:
-            try:
-                victim = queue[-1].name  # the oldest: the deque drops from this end
-            except IndexError:  # the worker emptied it meanwhile
-                victim = None
-            else:
-                victim = victim or "?"
         with self._lock:
             self.ended += 1
-            if victim is not None:
-                self.dropped += 1
-                total = self.dropped
-        self.processor.on_end(span)
+            if queue is not None and len(queue) >= self.queue_size:
+                try:
+                    oldest = queue.pop()  # the oldest: the end the SDK would drop from
+                except IndexError:  # the worker emptied it meanwhile: nothing to drop
+                    pass
+                else:
+                    victim = getattr(oldest, "name", None) or "?"
+                    self.dropped += 1
+            total = self.dropped
+            self.processor.on_end(span)
         if victim is not None and self._reporter is not None:
             self._reporter.dropped(victim, self.queue_size, total)
 

@@ -1,7 +1,7 @@
 """``failure_path`` on OpenTelemetry: the same subsegment, sent as a span through the ADOT collector.
 
-The X-Ray SDKs are in maintenance mode since 2026-02-25 and lose support on
-2027-02-25. This backend produces what the collector's ``awsxray`` exporter
+The X-Ray SDKs are in maintenance mode since 2026-02-25 (AWS's "X-Ray SDK and
+Daemon Support timeline"). This backend produces what the collector's ``awsxray`` exporter
 turns into the same subsegment the X-Ray SDK backend sends: same name,
 ``error``/``throttle``/``fault`` (see :func:`~._semconv.apply_classification`),
 a bounded ``cause`` from an ``exception`` event, annotations listed in
@@ -10,6 +10,10 @@ a bounded ``cause`` from an ``exception`` event, annotations listed in
 Select it with ``failure_path(..., backend="otel")`` or
 ``XRAY_EXCLUSIVE_BACKEND=otel``; inside a traced stream it is chosen
 automatically. Outside a stream, call ``flush()`` before the handler returns.
+
+When the process already has a global provider that this library did not
+build (AWS's Lambda layer, its lite SDK, the application's own), failure
+paths attach to it instead of building the streaming tracer (see ``_attach``).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from opentelemetry.trace import SpanKind
 
 from ..bounded import AnnotationValue, Frame, JSONValue
 from ..failure import Classification
+from ._attach import external_provider, tracer_of
 from ._semconv import (
     METADATA_PREFIX,
     apply_classification,
@@ -93,6 +98,10 @@ class OTelBackend:
     traced stream, the step's span), or else of the invocation's trace from
     ``_X_AMZN_TRACE_ID``; it is current while the block runs.
 
+    Without a ``tracer``, spans go to the process's global provider when
+    someone else set it (AWS's Lambda layer, the application), else to the
+    streaming tracer, built on first use.
+
     Example:
         >>> from opentelemetry.sdk.trace import TracerProvider
         >>> from xray_exclusive import failure_path
@@ -106,9 +115,12 @@ class OTelBackend:
 
     @property
     def tracer(self) -> trace.Tracer:
-        """The tracer spans come from (the streaming tracer's unless one was given)."""
+        """The tracer spans come from: the one given, else an existing global provider's, else ours."""
         tracer = self._tracer
         if tracer is None:
+            external = external_provider()
+            if external is not None:
+                return tracer_of(external)
             from ._bootstrap import get_streaming_tracer
 
             tracer = get_streaming_tracer().tracer  # not kept: the tracer may be reset (tests)

@@ -1,0 +1,173 @@
+"""The X-Ray SDK backend: the SDK's own ``Subsegment`` models, kept off the SDK's thread-local stack.
+
+Chosen by default once the process has imported the X-Ray SDK (a Powertools
+``Tracer``, patched clients). Each failure path builds an SDK ``Subsegment``
+against the parent current in *this* thread or task (:mod:`._parent`: the
+library's own open subsegment first, then the SDK's current entity such as
+Powertools' ``## handler``, then the function segment), closes it and sends it
+through the recorder's emitter. It never calls ``begin_subsegment`` or
+``end_subsegment``: the SDK keeps one entity stack per thread, which
+concurrent asyncio tasks would interleave (aws-xray-sdk-python #164).
+
+The trade-off, as for the native backend: a call the SDK patches (boto3,
+requests) made inside a failure path is the SDK's child of *its* current
+entity (the handler), not of the failure path's subsegment.
+
+Example:
+    >>> from xray_exclusive import failure_path
+    >>> with failure_path("doc_sdk", namespace="Doc/Examples", backend="xray-sdk"):
+    ...     pass  # outside Lambda: inert, nothing is sent
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from .._backend import INERT, Span
+from ..bounded import AnnotationValue, Frame, JSONValue, working_directory
+from ._parent import close_leaked, push, resolve
+from .native import _new_id
+
+if TYPE_CHECKING:
+    from .._backend import Classification
+
+__all__ = ["XRaySdkBackend"]
+
+
+class _Root:
+    """What an SDK ``Subsegment`` needs of its segment: the trace id (its counters are never touched)."""
+
+    __slots__ = ("trace_id",)
+
+    def __init__(self, trace_id: str) -> None:
+        self.trace_id = trace_id
+
+
+class _SdkSpan:
+    __slots__ = ("closed", "entity", "id", "name", "outer", "recorder", "trace_id")
+
+    recording = True
+
+    def __init__(self, entity: Any, recorder: Any) -> None:
+        self.entity = entity
+        self.recorder = recorder
+        self.id: str = entity.id
+        self.trace_id: str = entity.trace_id
+        self.name: str = entity.name
+        self.closed = False
+        self.outer: Any = None
+
+    def annotate(self, key: str, value: AnnotationValue) -> None:
+        self.entity.put_annotation(key, value)
+
+    def add_metadata(self, namespace: str, key: str, value: JSONValue) -> None:
+        self.entity.put_metadata(key, value, namespace)
+
+    def mark(self, classification: Classification) -> None:
+        entity = self.entity
+        if classification.fault:
+            entity.add_fault_flag()
+        if classification.error:
+            entity.add_error_flag()
+        if classification.throttle:
+            entity.add_throttle_flag()
+
+    def add_exception(
+        self,
+        exception: BaseException | None,
+        type_name: str,
+        message: str,
+        frames: Sequence[Frame],
+        truncated: int,
+        remote: bool,
+    ) -> None:
+        from aws_xray_sdk.core.models.throwable import Throwable
+
+        entity = self.entity
+        if not isinstance(entity.cause, dict):
+            entity.cause = {}
+        # Not Throwable(exception, ...): it sets `_recorded` on the exception, which a frozen dataclass
+        # refuses, and the caller's exception object is not ours to change. Its fields, in its order.
+        throwable = Throwable.__new__(Throwable)
+        throwable.id = _new_id()
+        throwable.message = message
+        throwable.type = type_name
+        throwable.remote = remote
+        throwable.stack = [{"path": f.path, "line": f.line, "label": f.label} for f in frames]
+        if truncated:
+            throwable.truncated = truncated
+        entity.cause.setdefault("exceptions", []).append(throwable)
+        entity.cause["working_directory"] = working_directory()
+
+    def set_http(self, method: str | None = None, url: str | None = None, status: int | None = None) -> None:
+        entity = self.entity
+        if method is not None:
+            entity.put_http_meta("method", method)
+        if url is not None:
+            entity.put_http_meta("url", url)
+        if status is not None:
+            entity.put_http_meta("status", status)  # the SDK also sets error/throttle/fault from it
+
+    def finish(self) -> None:
+        """Close the model and send it through the recorder's emitter (once)."""
+        if self.closed:
+            return
+        from aws_xray_sdk.core.models.entity import Entity
+
+        if self.entity.in_progress:
+            Entity.close(self.entity)  # not Subsegment.close: the segment's reference count was never raised
+        self.recorder.emitter.send_entity(self.entity)
+        self.closed = True  # after sending: interrupted (RecursionError), the retry sends it again
+
+
+class XRaySdkBackend:
+    """Subsegments as X-Ray SDK ``Subsegment`` models, sent through the recorder's emitter.
+
+    Keeps the SDK's parentage (a Powertools ``## handler`` subsegment is the
+    parent) and is correct under asyncio: nothing is pushed onto the SDK's
+    thread-local stack. ``recorder`` defaults to ``aws_xray_sdk.core.xray_recorder``,
+    imported on first use.
+
+    Example:
+        >>> backend = XRaySdkBackend()
+        >>> span = backend.open("circuit_breaker_load")  # outside Lambda: inert
+        >>> backend.close(span)
+    """
+
+    def __init__(self, recorder: Any = None) -> None:
+        self._recorder = recorder
+        self._lock = threading.Lock()
+
+    @property
+    def recorder(self) -> Any:
+        """The X-Ray recorder whose emitter sends the subsegments (the SDK's global one by default)."""
+        recorder = self._recorder
+        if recorder is None:
+            with self._lock:
+                if self._recorder is None:
+                    from aws_xray_sdk.core import xray_recorder
+
+                    self._recorder = xray_recorder
+                recorder = self._recorder
+        return recorder
+
+    def open(self, name: str, remote: bool = False) -> Span:
+        """Begin a subsegment (namespace ``remote`` if ``remote``) as a child of the current parent."""
+        recorder = self.recorder  # imports the SDK before the parent is read from it
+        parent = resolve()
+        if parent is None:
+            return INERT
+        from aws_xray_sdk.core.models.subsegment import Subsegment
+
+        entity = Subsegment(name, "remote" if remote else "local", _Root(parent.trace_id))
+        entity.parent_id = parent.id
+        span = _SdkSpan(entity, recorder)
+        push(span)
+        return span
+
+    def close(self, span: Span) -> None:
+        """End ``span``, and any subsegment of the library left open inside it, and send it."""
+        if isinstance(span, _SdkSpan) and not span.closed:
+            close_leaked(span)
