@@ -293,3 +293,26 @@ def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("XRAY_EXCLUSIVE_BACKEND", name)
     set_default_backend(None)
     return result
+
+
+# ------------------------------------------------------------------------------- the real AWS side
+
+
+@pytest.fixture(scope="module")
+def moto_xray() -> Iterator[Any]:
+    """moto's X-Ray API in server mode on loopback (``tests/aws_side.py``), one per test module."""
+    from tests.aws_side import MotoXRay
+
+    server = MotoXRay()
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="module")
+def aws_collector(moto_xray: Any) -> Iterator[Any]:
+    """Our collector build (``scripts/build-peers``) exporting to ``moto_xray``, one per test module."""
+    from tests.aws_side import Collector
+
+    process = Collector(xray_endpoint=moto_xray.endpoint)
+    yield process
+    process.stop()

@@ -55,6 +55,35 @@ class ReceivedSpan:
         return f"1-{self.trace_id[:8]}-{self.trace_id[8:]}"
 
 
+def received_spans(request: ExportTraceServiceRequest) -> list[ReceivedSpan]:
+    """Every span of an OTLP export request, decoded (the OTLP/HTTP receiver's and the UDP tests')."""
+    decoded = []
+    for resource_spans in request.resource_spans:
+        resource = {kv.key: any_value(kv.value) for kv in resource_spans.resource.attributes}
+        for scope_spans in resource_spans.scope_spans:
+            for span in scope_spans.spans:
+                decoded.append(
+                    ReceivedSpan(
+                        name=span.name,
+                        trace_id=span.trace_id.hex(),
+                        span_id=span.span_id.hex(),
+                        parent_span_id=span.parent_span_id.hex(),
+                        kind=span.kind,
+                        status_code=span.status.code,
+                        status_message=span.status.message,
+                        attributes={kv.key: any_value(kv.value) for kv in span.attributes},
+                        events=[
+                            (e.name, {kv.key: any_value(kv.value) for kv in e.attributes})
+                            for e in span.events
+                        ],
+                        resource=resource,
+                        start_ns=span.start_time_unix_nano,
+                        end_ns=span.end_time_unix_nano,
+                    )
+                )
+    return decoded
+
+
 @dataclass
 class OTLPReceiver:
     """Loopback OTLP/HTTP receiver. ``status``/``delay``/``gate`` change how it answers."""
@@ -118,30 +147,7 @@ class OTLPReceiver:
             json_format.Parse(body, request)
         else:
             request.ParseFromString(body)
-        decoded = []
-        for resource_spans in request.resource_spans:
-            resource = {kv.key: any_value(kv.value) for kv in resource_spans.resource.attributes}
-            for scope_spans in resource_spans.scope_spans:
-                for span in scope_spans.spans:
-                    decoded.append(
-                        ReceivedSpan(
-                            name=span.name,
-                            trace_id=span.trace_id.hex(),
-                            span_id=span.span_id.hex(),
-                            parent_span_id=span.parent_span_id.hex(),
-                            kind=span.kind,
-                            status_code=span.status.code,
-                            status_message=span.status.message,
-                            attributes={kv.key: any_value(kv.value) for kv in span.attributes},
-                            events=[
-                                (e.name, {kv.key: any_value(kv.value) for kv in e.attributes})
-                                for e in span.events
-                            ],
-                            resource=resource,
-                            start_ns=span.start_time_unix_nano,
-                            end_ns=span.end_time_unix_nano,
-                        )
-                    )
+        decoded = received_spans(request)
         with self._arrived:
             self.received += len(decoded)
             if self.keep:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from tests.otlp_receiver import ReceivedSpan, any_value
+from tests.otlp_receiver import ReceivedSpan, received_spans
 
 HEADER = b'{"format":"json","version":1}\n'
 
@@ -25,31 +25,7 @@ def decode(datagram: bytes) -> tuple[str, bytes]:
 def spans_of(payload: bytes) -> list[ReceivedSpan]:
     request = ExportTraceServiceRequest()
     request.ParseFromString(payload)
-    decoded = []
-    for resource_spans in request.resource_spans:
-        resource = {kv.key: any_value(kv.value) for kv in resource_spans.resource.attributes}
-        for scope_spans in resource_spans.scope_spans:
-            for span in scope_spans.spans:
-                decoded.append(
-                    ReceivedSpan(
-                        name=span.name,
-                        trace_id=span.trace_id.hex(),
-                        span_id=span.span_id.hex(),
-                        parent_span_id=span.parent_span_id.hex(),
-                        kind=span.kind,
-                        status_code=span.status.code,
-                        status_message=span.status.message,
-                        attributes={kv.key: any_value(kv.value) for kv in span.attributes},
-                        events=[
-                            (e.name, {kv.key: any_value(kv.value) for kv in e.attributes})
-                            for e in span.events
-                        ],
-                        resource=resource,
-                        start_ns=span.start_time_unix_nano,
-                        end_ns=span.end_time_unix_nano,
-                    )
-                )
-    return decoded
+    return received_spans(request)
 
 
 @dataclass

@@ -22,37 +22,16 @@ from botocore.exceptions import ClientError
 
 from tests.aws_side import Collector, MotoXRay
 from tests.conftest import FUNCTION_NAME, TRACE_PARENT, _reset_tracing, new_root, trace_header
+from tests.test_failure import client_error
 from xray_exclusive import failure_path, paths
 from xray_exclusive.bounded import MESSAGE_LIMIT
 
 pytestmark = pytest.mark.slow
 
 
-def client_error(code: str, status: int, message: str = "boom") -> ClientError:
-    response: Any = {
-        "Error": {"Code": code, "Message": message},
-        "ResponseMetadata": {
-            "RequestId": "R1",
-            "HTTPStatusCode": status,
-            "HTTPHeaders": {},
-            "RetryAttempts": 0,
-        },
-    }
-    return ClientError(response, "GetItem")
-
-
 @pytest.fixture(scope="module")
-def moto_xray() -> Iterator[MotoXRay]:
-    server = MotoXRay()
-    yield server
-    server.close()
-
-
-@pytest.fixture(scope="module")
-def collector(moto_xray: MotoXRay) -> Iterator[Collector]:
-    process = Collector(xray_endpoint=moto_xray.endpoint)
-    yield process
-    process.stop()
+def collector(aws_collector: Collector) -> Collector:
+    return aws_collector
 
 
 class _CollectorOTLP:
@@ -101,7 +80,7 @@ def by_name(documents: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
 
 
 def test_sdk_failure_path_is_stored_by_xray(sdk_lambda: str, moto_xray: MotoXRay) -> None:
-    error = client_error("InternalServerError", 500, "the table is on fire " * 200)
+    error = client_error("InternalServerError", 500, message="the table is on fire " * 200)
     with pytest.raises(ClientError), failure_path(paths.CIRCUIT_BREAKER_LOAD, annotations={"ticker": "AMZN"}):
         raise error
     documents = moto_xray.wait_for([sdk_lambda], count=1)
@@ -195,9 +174,9 @@ def test_stream_is_stored_by_xray(streaming: Any, moto_xray: MotoXRay) -> None:
 # ----------------------------------------------------------------------------- one failure, two routes
 
 FAILURES = {
-    "fault": client_error("InternalServerError", 500, "the table is on fire"),
-    "error": client_error("AccessDeniedException", 403, "not allowed"),
-    "throttle": client_error("ProvisionedThroughputExceededException", 400, "slow down"),
+    "fault": client_error("InternalServerError", 500, message="the table is on fire"),
+    "error": client_error("AccessDeniedException", 403, message="not allowed"),
+    "throttle": client_error("ProvisionedThroughputExceededException", 400, message="slow down"),
 }
 
 

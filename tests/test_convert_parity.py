@@ -927,17 +927,8 @@ def compare(
 
 
 @pytest.fixture(scope="module")
-def moto_xray() -> Iterator[MotoXRay]:
-    server = MotoXRay()
-    yield server
-    server.close()
-
-
-@pytest.fixture(scope="module")
-def collector(moto_xray: MotoXRay) -> Iterator[Collector]:
-    process = Collector(xray_endpoint=moto_xray.endpoint)
-    yield process
-    process.stop()
+def collector(aws_collector: Collector) -> Collector:
+    return aws_collector
 
 
 @dataclass
