@@ -89,6 +89,112 @@ def import_times(runs: int = 11) -> dict[str, float]:
     return wall_ms(statements, runs, env)
 
 
+def _lambda_env(**extra: str) -> dict[str, str]:
+    env = dict(
+        os.environ,
+        OTEL_SERVICE_NAME="bench",
+        AWS_LAMBDA_FUNCTION_NAME="bench",
+        AWS_REGION="eu-west-1",
+        AWS_LAMBDA_FUNCTION_VERSION="$LATEST",
+        AWS_LAMBDA_LOG_STREAM_NAME="s",
+        AWS_LAMBDA_FUNCTION_MEMORY_SIZE="512",
+        _X_AMZN_TRACE_ID=_header(True),
+        **extra,
+    )
+    env.pop("POWERTOOLS_SERVICE_NAME", None)
+    return env
+
+
+FIRST_BYTE_OURS = """
+import time
+from xray_exclusive.streaming import get_streaming_tracer, poll_cycle, traced_stream
+get_streaming_tracer()  # INIT
+def handler(event, context):
+    for i in range(3):
+        with poll_cycle(item_count=i):
+            time.sleep(GAP)  # the poll's wait (DynamoDB, the next event)
+        yield b"data: %d\\n\\n" % i
+stream = traced_stream(handler({}, None))
+next(stream)
+first = time.time()
+for _ in stream:
+    pass
+print(first, time.time())
+"""
+
+FIRST_BYTE_RAW = """
+import time
+from opentelemetry import context, trace
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.propagate import extract, set_global_textmap
+from opentelemetry.propagators.aws import AwsXRayLambdaPropagator
+from opentelemetry.sdk.extension.aws.resource import AwsLambdaResourceDetector
+from opentelemetry.sdk.extension.aws.trace import AwsXRayIdGenerator
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+p = TracerProvider(shutdown_on_exit=False, id_generator=AwsXRayIdGenerator(),
+    resource=Resource.create().merge(AwsLambdaResourceDetector().detect()))
+p.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(timeout=0.5), 1500, 1000, 64))
+set_global_textmap(AwsXRayLambdaPropagator())
+tracer = p.get_tracer("raw")
+def handler(event, context_):
+    span = tracer.start_span("sse_stream", context=extract({}))
+    try:
+        for i in range(3):
+            token = context.attach(trace.set_span_in_context(span))
+            try:
+                with tracer.start_as_current_span("poll_cycle", attributes={"item_count": i}):
+                    time.sleep(GAP)
+            finally:
+                context.detach(token)
+            yield b"data: %d\\n\\n" % i
+    finally:
+        span.end()
+        p.force_flush()
+stream = handler({}, None)
+next(stream)
+first = time.time()
+for _ in stream:
+    pass
+print(first, time.time())
+"""
+
+
+def first_byte_times(runs: int = 11, gap_s: float = 0.0) -> dict[str, tuple[float, float]]:
+    """(time to first byte, time to the stream's end) of a cold invocation, ms after the process spawn.
+
+    Each run is a fresh interpreter: import, INIT (the tracer built), then the handler's stream, whose
+    first chunk is timed as it leaves ``traced_stream`` (raw: the hand-written equivalent), and whose end
+    includes the flush to a loopback OTLP/HTTP receiver (the ADOT extension's role). Each poll of the
+    stream waits ``gap_s`` (0: a stream that ends at once, the worst case for the deferred exporter).
+    """
+    import subprocess
+
+    from tests.otlp_receiver import OTLPReceiver
+
+    receiver = OTLPReceiver(keep=False)
+    env = _lambda_env(OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=receiver.endpoint)
+    samples: dict[str, list[tuple[float, float]]] = {"ours": [], "raw": []}
+    for _ in range(runs):
+        for name, code in (("ours", FIRST_BYTE_OURS), ("raw", FIRST_BYTE_RAW)):
+            started = time.time()
+            out = subprocess.run(
+                [sys.executable, "-c", f"GAP = {gap_s!r}\n" + code],
+                env=env,
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            first, end = (float(x) for x in out.stdout.split())
+            samples[name].append(((first - started) * 1000, (end - started) * 1000))
+    receiver.close()
+    return {
+        name: (statistics.median(s[0] for s in values), statistics.median(s[1] for s in values))
+        for name, values in samples.items()
+    }
+
+
 def main() -> int:
     from opentelemetry import context as otel_context
     from opentelemetry.context import Context
@@ -305,6 +411,13 @@ def main() -> int:
         times["xray_exclusive.streaming: get_streaming_tracer()"] - bare,
         "ms",
     )
+    print()
+    print("cold streaming invocation (fresh process: import, INIT, first chunk; ms after the spawn, median)")
+    first = first_byte_times()
+    row("time to first byte: traced_stream vs raw OTel", first["ours"][0], first["raw"][0], "ms")
+    row("end of a 3-chunk stream, flushed (polls of 0 ms)", first["ours"][1], first["raw"][1], "ms")
+    polled = first_byte_times(gap_s=0.05)
+    row("end of a 3-chunk stream, flushed (polls of 50 ms)", polled["ours"][1], polled["raw"][1], "ms")
     # Report, never fail: timings on a shared 2-core machine are noisy (no timed assertions).
     return 0
 

@@ -1,4 +1,4 @@
-"""The Notification Lambda's SendGrid call as an explicit X-Ray subsegment (FR-028, SC-011).
+"""The Notification Lambda's SendGrid call as an explicit X-Ray subsegment.
 
     python examples/sendgrid_notification.py
 

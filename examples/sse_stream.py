@@ -68,7 +68,7 @@ from xray_exclusive.streaming import (  # noqa: E402
     traced_handler,
 )
 
-streaming = get_streaming_tracer()  # module level: once per execution environment (FR-065)
+streaming = get_streaming_tracer()  # module level: once per execution environment, not per invocation
 
 
 def query_changes(poll: int) -> list[dict[str, Any]]:

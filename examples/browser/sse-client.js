@@ -1,7 +1,7 @@
 // xray-exclusive reference SSE client: fetch() + ReadableStream instead of EventSource, so every
-// (re)connection can carry X-Amzn-Trace-Id (FR-016, FR-032), with what EventSource gave for free rebuilt:
-// incremental WHATWG parsing, `retry:`, Last-Event-ID, reconnection (FR-033, FR-083, FR-089), and the
-// session fields the server-side `xray_exclusive.sse.session_annotations` reads (FR-048).
+// (re)connection can carry X-Amzn-Trace-Id and join the SSE Lambda's trace, with what EventSource gave for
+// free rebuilt: incremental WHATWG parsing, `retry:`, Last-Event-ID, reconnection, and the session fields
+// the server-side `xray_exclusive.sse.session_annotations` reads.
 //
 // Dependency-free ES module; copy it or import it. Works in browsers and Node >= 18.
 //
@@ -13,10 +13,10 @@
 //   source.addEventListener("error", (event) => console.warn(event.detail));
 //   // later: source.close();
 
-/** The reconnection delay after a graceful close when the server sent no `retry:` (FR-083, FR-089). */
+/** The reconnection delay after a graceful close when the server sent no `retry:`. */
 export const DEFAULT_RETRY_MS = 3000;
 
-/** The headers the server-side `sse.session_annotations()` reads (FR-048). */
+/** The headers the server-side `sse.session_annotations()` reads. */
 export const SESSION_HEADERS = Object.freeze({
   sessionId: "X-SSE-Session-Id",
   previousTraceId: "X-SSE-Previous-Trace-Id",
@@ -313,7 +313,7 @@ class HttpStatusError extends Error {
  * from `baseMs` once a connection delivers data, so a server that accepts and drops at once is
  * not retried at a constant short delay.
  *
- * Reconnection (FR-083): after a graceful close (the body ended) it waits the server's last `retry:`
+ * Reconnection: after a graceful close (the body ended) it waits the server's last `retry:`
  * (DEFAULT_RETRY_MS if none); after a network error or an HTTP 5xx/408/429 it waits a full-jitter
  * exponential backoff (baseMs doubling to maxMs), reset by the next successful connection. HTTP 204
  * and other 4xx, or a response that is not `text/event-stream`, close the source for good (as
@@ -353,9 +353,9 @@ export class TracedEventSource extends EventTarget {
     this._highestSeen = -1;
     /** CONNECTING (0), OPEN (1) or CLOSED (2), as on EventSource. */
     this.readyState = CONNECTING;
-    /** Stable for the source's lifetime (FR-048). */
+    /** Stable for the source's lifetime: it ties the reconnections of one session together. */
     this.sessionId = options.sessionId ?? newSessionId();
-    /** 1 on the first connection, +1 on each reconnection (FR-048). */
+    /** 1 on the first connection, +1 on each reconnection. */
     this.connectionSequence = 0;
     /** The trace ID of the last response that carried `X-Amzn-Trace-Id` (null before). */
     this.previousTraceId = null;
@@ -483,7 +483,7 @@ export class TracedEventSource extends EventTarget {
   async _read(body, controller) {
     const parser = new SSEParser(this.lastEventId);
     const reader = body.getReader();
-    // `reader.closed` fulfils on a graceful end and rejects on a network error (FR-083); read() says the same.
+    // `reader.closed` fulfils on a graceful end and rejects on a network error; read() says the same.
     reader.closed.catch(() => {});
     try {
       for (;;) {

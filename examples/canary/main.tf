@@ -48,7 +48,7 @@ resource "aws_dynamodb_table" "canary_state" {
   }
 }
 
-# A role of its own (FR-051): the canary must keep working when the fleet's roles are broken.
+# A role of its own: the canary must keep working when the fleet's roles are broken.
 resource "aws_iam_role" "canary" {
   name = local.name
   assume_role_policy = jsonencode({
@@ -115,7 +115,7 @@ resource "aws_lambda_function" "canary" {
   memory_size   = 256
 
   tracing_config {
-    mode = "Active" # FR-017: every Lambda, the canary too
+    mode = "Active" # every Lambda, the canary too
   }
 
   environment {
@@ -152,7 +152,7 @@ resource "aws_lambda_permission" "canary_schedule" {
 }
 
 # Alarms on the canary's own metrics. Missing data is breaching: a canary that stops reporting
-# is an alarm too (FR-020). Two periods: one bad interval is not an alert (SC-007, SC-021).
+# is an alarm too. Two periods: one bad interval is not an alert.
 locals {
   # One alarm per canary metric: which way is bad, and the statistic that shows it.
   canary_alarms = {
@@ -177,8 +177,8 @@ resource "aws_cloudwatch_metric_alarm" "canary" {
   alarm_actions       = [aws_sns_topic.canary_alerts.arn]
 }
 
-# The canary Lambda itself, like every Lambda (FR-040, FR-041): errors, and p95 latency at 85% of its
-# 300 s timeout. Error counts are not breaching when missing: no data means no errors (FR-045).
+# The canary Lambda itself, like every Lambda: errors, and p95 latency at 85% of its
+# 300 s timeout. Error counts are not breaching when missing: no data means no errors.
 resource "aws_cloudwatch_metric_alarm" "canary_lambda_errors" {
   alarm_name          = "${local.name}-lambda-errors"
   namespace           = "AWS/Lambda"
@@ -202,7 +202,7 @@ resource "aws_cloudwatch_metric_alarm" "canary_lambda_latency" {
   period              = 300
   evaluation_periods  = 2
   comparison_operator = "GreaterThanThreshold"
-  threshold           = 255000 # ms: 85% of the 300 s timeout (FR-061)
+  threshold           = 255000 # ms: 85% of the 300 s timeout, time to act before timeouts
   treat_missing_data  = "notBreaching"
   alarm_actions       = [aws_sns_topic.canary_alerts.arn]
 }

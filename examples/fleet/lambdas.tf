@@ -1,5 +1,6 @@
-# The six Lambdas of the fleet, as far as tracing is concerned: Active tracing everywhere (FR-013, FR-017),
-# the SSE Lambda's service names aligned (FR-047, FR-071) and its Function URL's CORS (FR-015, FR-082).
+# The six Lambdas of the fleet, as far as tracing is concerned: Active tracing everywhere, the SSE
+# Lambda's service names aligned (one node in the service map) and its Function URL's CORS (the browser
+# may send X-Amzn-Trace-Id and read it back).
 # Their alarms are generated into xray-exclusive.tf.json from xray-exclusive.toml.
 
 variable "role_arn" {

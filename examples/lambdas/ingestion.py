@@ -1,4 +1,4 @@
-"""The Ingestion Lambda: its seven caught-and-continued failures, each in a ``failure_path`` (FR-001-FR-005).
+"""The Ingestion Lambda: its seven caught-and-continued failures, each in a ``failure_path``.
 
 The catch-and-continue code is the fleet's own and stays as it was; ``failure_path`` only makes each failure
 a named X-Ray subsegment plus a CloudWatch metric. AWS is simulated here: each call fails the way botocore
@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 
 from xray_exclusive import failure_path, paths
 
-tracer = Tracer(auto_patch=False)  # one patching mechanism in this fleet: none in the example (FR-030)
+tracer = Tracer(auto_patch=False)  # one patching mechanism in this fleet: none in the example
 
 
 def client_error(code: str, status: int, operation: str) -> ClientError:

@@ -1,9 +1,10 @@
-"""The Metrics Lambda: its DynamoDB query and ``put_metric_data`` in explicit subsegments (FR-003, FR-004).
+"""The Metrics Lambda: its DynamoDB query and ``put_metric_data`` in explicit subsegments.
 
-``Tracer(patch_modules=["botocore"])`` makes every AWS call an automatic X-Ray subsegment (FR-003) and patches
-nothing else (no ``requests``: FR-030, one mechanism); the explicit subsegments around them (FR-004) say what
-the calls were for and carry the annotations operators search by. Run by ``xray-exclusive demo`` with the
-clients stubbed by botocore's ``Stubber``; deploy with handler ``metrics.handler``.
+``Tracer(patch_modules=["botocore"])`` makes every AWS call an automatic X-Ray subsegment and patches
+nothing else (no ``requests``: one patching mechanism, so no call is traced twice); the explicit
+subsegments around them say what the calls were for and carry the annotations operators search by. Run by
+``xray-exclusive demo`` with the clients stubbed by botocore's ``Stubber``; deploy with handler
+``metrics.handler``.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The Notification Lambda: its SendGrid call as an explicit X-Ray subsegment (FR-028, SC-011).
+"""The Notification Lambda: its SendGrid call as an explicit X-Ray subsegment.
 
 SendGrid's SDK posts through ``python-http-client`` over ``urllib``, which the X-Ray SDK does not patch, so
 the call is wrapped in ``http_subsegment``: method, URL (without its query string), status, duration, and a

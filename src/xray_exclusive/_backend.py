@@ -15,7 +15,7 @@ Without a choice (:func:`set_default_backend`, ``XRAY_EXCLUSIVE_BACKEND``) the
 choice is made at every ``failure_path``: ``xray-sdk`` once the process has
 imported the X-Ray SDK (a Powertools ``Tracer``, patched clients), else
 ``native``. The library decides the marks itself: the SDK's context manager
-would mark ``fault`` for any ``BaseException`` (FACTS.md §9).
+would mark ``fault`` for any ``BaseException``, ``GeneratorExit`` included.
 
 A backend's own failure never reaches the caller: ``failure.py`` and
 ``http.py`` turn it into a logged warning, after the metric line is written.

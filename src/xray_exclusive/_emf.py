@@ -3,7 +3,7 @@
 One line per failure, written and flushed at the moment of failure: a shared
 library cannot rely on the handler flushing a Powertools ``Metrics`` object,
 and a crash a moment later must not lose the metric. Powertools'
-``single_metric`` is not used (FACTS.md §10: it adds a ``service`` dimension,
+``single_metric`` is not used (it adds a ``service`` dimension,
 prints ``null`` when its block raises, raises on a missing namespace and
 ignores ``POWERTOOLS_METRICS_DISABLED``).
 

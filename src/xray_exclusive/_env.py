@@ -205,7 +205,8 @@ POWERTOOLS_METRICS_NAMESPACE: EnvVar[str | None] = EnvVar(
     default=None,
     doc=(
         "Namespace of a user-defined failure path that names none. The seven catalogued paths "
-        "always use the namespaces the spec fixes. Without either: `XrayExclusive/FailurePaths`."
+        "always keep their own fixed namespaces, which their alarms depend on. Without either: "
+        "`XrayExclusive/FailurePaths`."
     ),
     parser=_parse_str,
 )
@@ -247,8 +248,9 @@ OTEL_SERVICE_NAME: EnvVar[str | None] = EnvVar(
     name="OTEL_SERVICE_NAME",
     default=None,
     doc=(
-        "Streaming: required, and must equal `POWERTOOLS_SERVICE_NAME` when that is set "
-        "(FR-047, FR-071); otherwise `get_streaming_tracer()` raises `ConfigurationError`."
+        "Streaming: required, and must equal `POWERTOOLS_SERVICE_NAME` when that is set, so that the "
+        "function is one node in the X-Ray service map, not `unknown_service` or two services; "
+        "otherwise `get_streaming_tracer()` raises `ConfigurationError`."
     ),
     parser=_parse_str,
 )
@@ -257,8 +259,9 @@ AWS_LAMBDA_EXEC_WRAPPER: EnvVar[str | None] = EnvVar(
     name="AWS_LAMBDA_EXEC_WRAPPER",
     default=None,
     doc=(
-        "Streaming: must be unset. The ADOT layer's `/opt/otel-instrument` wrapper would build a "
-        "second provider and instrument botocore (FR-046): `ConfigurationError`."
+        "Streaming: must be unset, or `get_streaming_tracer()` raises `ConfigurationError`. The ADOT "
+        "layer's `/opt/otel-instrument` wrapper would build a second provider and instrument botocore, "
+        "tracing every AWS call twice."
     ),
     parser=_parse_str,
 )
@@ -268,7 +271,7 @@ OTEL_PROPAGATORS: EnvVar[str | None] = EnvVar(
     default=None,
     doc=(
         "Streaming: ignored with a warning; the streaming tracer always installs "
-        "`AwsXRayLambdaPropagator` (FR-052, FR-068)."
+        "`AwsXRayLambdaPropagator`, which reads the invocation's trace from `_X_AMZN_TRACE_ID`."
     ),
     parser=_parse_str,
 )
@@ -277,7 +280,8 @@ OTEL_TRACES_SAMPLER: EnvVar[str | None] = EnvVar(
     name="OTEL_TRACES_SAMPLER",
     default=None,
     doc=(
-        "Streaming: ignored; the sampler is always `ParentBased(ALWAYS_ON)` (FR-056). "
+        "Streaming: ignored; the sampler is always `ParentBased(ALWAYS_ON)`, so invocations X-Ray did "
+        "not sample export nothing. "
         "`always_on` raises `ConfigurationError`, anything else is ignored with a warning."
     ),
     parser=_parse_str,
@@ -295,7 +299,7 @@ OTEL_EXPORTER_OTLP_ENDPOINT: EnvVar[str | None] = EnvVar(
     default=None,
     doc=(
         "Streaming: base URL; `/v1/traces` is appended. Without either endpoint: "
-        "`http://localhost:4318/v1/traces`, the ADOT extension (FR-054)."
+        "`http://localhost:4318/v1/traces`, where the ADOT Lambda extension listens."
     ),
     parser=_parse_str,
 )
@@ -305,7 +309,8 @@ OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: EnvVar[float | None] = EnvVar(
     default=None,
     doc=(
         "Streaming: per-request export timeout in **seconds** (the Python exporter's unit, not the "
-        "spec's milliseconds). Default 0.5 s; values above the flush budget are capped with a warning."
+        "milliseconds of the OpenTelemetry specification). Default 0.5 s; values above the flush "
+        "budget are capped with a warning."
     ),
     parser=_parse_seconds,
 )
@@ -342,9 +347,9 @@ XRAY_EXCLUSIVE_FLUSH_BUDGET_MS: EnvVar[int] = EnvVar(
     name="XRAY_EXCLUSIVE_FLUSH_BUDGET_MS",
     default=5000,
     doc=(
-        "Streaming: the most time the flush at the end of a stream may take (FR-055: at least "
-        "5 s are allowed). With the collector down, the flush gives up after the first refused "
-        "request instead."
+        "Streaming: the most time the flush at the end of a stream may take, so that queued spans "
+        "leave before Lambda freezes the environment; the default 5 s is ample for a local collector. "
+        "With the collector down, the flush gives up after the first refused request instead."
     ),
     parser=_parse_positive_int,
 )
@@ -383,7 +388,10 @@ XRAY_EXCLUSIVE_STREAM_DEADLINE_MARGIN_MS: EnvVar[int] = EnvVar(
 SSE_RETRY_MS: EnvVar[int] = EnvVar(
     name="SSE_RETRY_MS",
     default=3000,
-    doc="The `retry:` reconnection delay (ms) an `sse.EventStream` sends first on each connection (FR-088).",
+    doc=(
+        "The `retry:` reconnection delay (ms) an `sse.EventStream` sends first on each connection, "
+        "so that clients wait this long before reconnecting instead of their own default."
+    ),
     parser=_parse_non_negative_int,
 )
 

@@ -1,4 +1,4 @@
-r"""Pure limits: nothing the library emits can exceed X-Ray's limits (FR-058, SC-025).
+r"""Pure limits: nothing the library emits can exceed X-Ray's limits.
 
 Every function here takes arbitrary user data, never raises on it, and never
 does I/O. Bad data is dropped or replaced with a logged reason; an invalid

@@ -1,6 +1,6 @@
-"""``current_trace_id()``: the X-Ray trace ID is the correlation ID (FR-010, FR-011, FR-024).
+"""``current_trace_id()``: the X-Ray trace ID is the correlation ID.
 
-The spec removes the custom ``get_correlation_id()`` / ``generate_correlation_id()``:
+It replaces custom helpers such as ``get_correlation_id()`` / ``generate_correlation_id()``:
 every log line, metric and trace of one request is joined by the X-Ray trace
 ID instead, so an operator goes from a log line to its trace in one query.
 

@@ -4,11 +4,11 @@ Each use opens a named X-Ray subsegment. When the block raises, or when the
 code calls :meth:`FailurePathContext.fail`, the library
 
 1. writes one CloudWatch EMF metric line at once, for every failure, sampled
-   or not, traced or not, in Lambda or not (FR-043), before anything that
-   could fail;
+   or not, traced or not, in Lambda or not (so an alarm sees every one, whatever
+   X-Ray's sampling), before anything that could fail;
 2. marks the subsegment ``error``, ``error``+``throttle`` or ``fault`` by its
-   own classification (FR-005), records the exception's type, a bounded
-   message and at most 10 frames, and annotates ``failure_path``;
+   own classification, records the exception's type, a bounded message and
+   at most 10 frames, and annotates ``failure_path``;
 3. re-raises the exception unchanged: the caller's ``except`` keeps working.
    Whatever goes wrong in steps 1-2 (a hostile exception, the backend, the
    socket, a ``RecursionError`` with no stack left) is a logged warning.
@@ -572,8 +572,8 @@ def failure_path(
 ) -> FailurePathContext:
     """Wrap a caught-and-continued failure in a named X-Ray subsegment plus a CloudWatch metric.
 
-    ``path`` is a :class:`~xray_exclusive.paths.FailurePath` (the seven of the
-    spec are in :mod:`xray_exclusive.paths`) or a subsegment name with
+    ``path`` is a :class:`~xray_exclusive.paths.FailurePath` (the seven
+    catalogued ones are in :mod:`xray_exclusive.paths`) or a subsegment name with
     ``metric``, ``namespace``, ``dimensions`` and ``mark`` as keywords.
     ``annotations`` are validated on entry, before the subsegment opens; bad
     ones are dropped with a logged reason. ``backend`` (``"native"``,

@@ -1,8 +1,8 @@
-"""``http_subsegment()``: an explicit X-Ray subsegment for HTTP clients X-Ray does not patch (FR-028).
+"""``http_subsegment()``: an explicit X-Ray subsegment for HTTP clients X-Ray does not patch.
 
 SendGrid's SDK sends mail through ``python-http-client`` over ``urllib``,
 which the X-Ray SDK does not patch: without this the Notification Lambda's
-email call is an untraced gap in the service map (SC-011). The subsegment is
+email call is an untraced gap in the service map. The subsegment is
 in the ``remote`` namespace, with ``http.request`` (method, URL without query
 string or credentials), ``http.response.status``, its duration, and
 ``error``/``throttle``/``fault`` from the status or the exception. It never

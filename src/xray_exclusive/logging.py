@@ -1,4 +1,4 @@
-"""Log lines that carry the X-Ray trace ID as a top-level field (FR-012).
+"""Log lines that carry the X-Ray trace ID as a top-level field.
 
 Two pieces for the standard library, one line for Powertools:
 

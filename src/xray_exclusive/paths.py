@@ -1,7 +1,7 @@
 """The catalogue of the seven silent failure paths, and the type users define their own with.
 
-Names, metrics, namespaces and dimensions are those of the spec's
-``task-silent-failure-paths.md``; use them exactly, alarms depend on them.
+Names, metrics, namespaces and dimensions are fixed: use them exactly, the
+generated alarms and dashboards depend on them.
 Every metric also carries the dimension ``Lambda={function name}``, added at
 emission time.
 
@@ -186,7 +186,7 @@ AUDIT_TRAIL_PERSIST = FailurePath(
 DOWNSTREAM_NOTIFICATION_PUBLISH = FailurePath(
     "downstream_notification_publish", "DownstreamNotificationFailure", _RELIABILITY
 )
-"""Path 4: the SNS publish to downstream consumers failed (FR-004's 30 s SLA is at risk)."""
+"""Path 4: the SNS publish to downstream consumers failed (their 30 s notification deadline is at risk)."""
 
 TIMESERIES_FANOUT_BATCH_WRITE = FailurePath(
     "timeseries_fanout_batch_write", "TimeseriesFanoutPartialFailure", "SentimentAnalyzer/Data"
@@ -214,4 +214,4 @@ ALL: tuple[FailurePath, ...] = (
     SELF_HEALING_ITEM_FETCH,
     PARALLEL_FETCH_AGGREGATE,
 )
-"""The seven paths, in the order of the spec's table."""
+"""The seven paths, in order from path 1 to path 7."""

@@ -4,15 +4,16 @@ The browser client uses ``fetch()`` + ``ReadableStream`` instead of
 ``EventSource`` (which cannot send ``X-Amzn-Trace-Id``), so the server must
 give it everything ``EventSource`` relied on, per the WHATWG rules:
 
-* :class:`EventStream`, one per connection: ``retry:`` first (FR-088), an
+* :class:`EventStream`, one per connection: ``retry:`` first, an
   ``id:`` on every event, increasing across reconnections, ``Last-Event-ID``
-  honoured or ``X-SSE-Resume-Supported: false`` said (FR-081, SC-036);
+  honoured or ``X-SSE-Resume-Supported: false`` said;
 * :func:`encode`: one frame, multi-line ``data:`` split on CR, LF and CRLF, no
   field able to smuggle a line break;
 * :data:`RESPONSE_HEADERS`, :func:`cors_headers`: ``text/event-stream``,
-  ``no-cache``, ``X-Amzn-Trace-Id`` allowed (FR-015) and exposed (FR-082);
+  ``no-cache``, ``X-Amzn-Trace-Id`` allowed and exposed to the browser by CORS;
 * :func:`session_annotations`: ``session_id``, ``previous_trace_id``,
-  ``connection_sequence`` from the request, validated (FR-048, SC-020);
+  ``connection_sequence`` from the request, validated, so one query finds every
+  connection of a session;
 * :class:`SSEParser`: the same format read back, incrementally.
 
 Example:
@@ -59,7 +60,7 @@ __all__ = [
 _logger = logging.getLogger("xray_exclusive")
 
 DEFAULT_RETRY_MS = 3000
-"""The reconnection delay sent first on every connection (FR-088); ``SSE_RETRY_MS`` overrides it."""
+"""The reconnection delay sent first on every connection; ``SSE_RETRY_MS`` overrides it."""
 
 RESUME_HEADER = "X-SSE-Resume-Supported"
 """``false`` when the server cannot replay events after ``Last-Event-ID``: the client deduplicates by id."""
@@ -75,10 +76,10 @@ SESSION_HEADERS = ("X-SSE-Session-Id", "X-SSE-Previous-Trace-Id", "X-SSE-Connect
 """Request headers the reference client sends on each (re)connection (query parameters work too)."""
 
 CORS_ALLOW_HEADERS = ("Content-Type", "Last-Event-ID", "X-Amzn-Trace-Id", *SESSION_HEADERS)
-"""``Access-Control-Allow-Headers`` for API Gateway and Function URLs: the trace header included (FR-015)."""
+"""``Access-Control-Allow-Headers`` for API Gateway and Function URLs: the trace header included."""
 
 CORS_EXPOSE_HEADERS = ("x-amzn-trace-id", RESUME_HEADER.lower())
-"""``Access-Control-Expose-Headers``: the browser may read the trace ID for ``previous_trace_id`` (FR-082)."""
+"""``Access-Control-Expose-Headers``: the browser may read the trace ID for ``previous_trace_id``."""
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _SESSION_ID = re.compile(r"[A-Za-z0-9_.:\-]{1,128}\Z")
@@ -202,7 +203,8 @@ class EventStream:
       deduplicates by id. Ids continue above the client's ``Last-Event-ID``
       either way, so they never go back.
     * An event whose id is not above every id already sent on this
-      connection, or at or below ``Last-Event-ID``, is never sent (FR-081).
+      connection, or at or below ``Last-Event-ID``, is never sent: the client
+      never gets an event twice.
 
     Example:
         >>> stored = {1: "a", 2: "b", 3: "c"}
@@ -249,7 +251,7 @@ class EventStream:
         return {**RESPONSE_HEADERS, RESUME_HEADER: "true" if self.resume_supported else "false"}
 
     def start(self) -> Iterator[bytes]:
-        """The first frames: ``retry:`` (always first, FR-088), then the replayed events, if any."""
+        """The first frames: ``retry:`` (always first), then the replayed events, if any."""
         yield f"retry: {self.retry_ms}\n\n".encode()
         if self._replay is None or self.last_event_id is None:
             return

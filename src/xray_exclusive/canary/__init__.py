@@ -1,10 +1,10 @@
 """The canary: proves on a schedule that X-Ray and CloudWatch work, and shouts out of band when not.
 
-The one non-X-Ray mechanism the fleet keeps (FR-019): a scheduled Lambda
-that submits test traces and reads them back, puts a test datapoint and
-reads it back, reports its own health metrics every run (so an alarm on
-missing data fires when the canary stops, FR-020), and alerts through SNS and
-a webhook directly, never through the systems it watches (FR-050, FR-080).
+The one non-X-Ray mechanism the fleet keeps, so a broken X-Ray pipeline does not
+go unnoticed: a scheduled Lambda that submits test traces and reads them back,
+puts a test datapoint and reads it back, reports its own health metrics every
+run (so an alarm on missing data fires when the canary stops), and alerts
+through SNS and a webhook directly, never through the systems it watches.
 
 Example:
     >>> from xray_exclusive.canary import CanaryConfig

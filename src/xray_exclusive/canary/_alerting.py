@@ -1,4 +1,4 @@
-"""Out-of-band alerts (FR-050, FR-080): SNS ``Publish`` directly, and an HTTPS webhook as a second channel.
+"""Out-of-band alerts: SNS ``Publish`` directly, and an HTTPS webhook as a second channel.
 
 Neither depends on X-Ray or on a CloudWatch alarm action: the canary watches
 those. Each channel is tried whatever happened to the other; the failure of

@@ -1,7 +1,7 @@
 """The canary's own CloudWatch metrics: names, units, and which way is bad (pure data).
 
 ``_run`` writes them every run; ``xray_exclusive.render`` alarms on each, breaching when missing, so a canary
-that stops is an alarm too (FR-020, FR-045).
+that stops is an alarm too.
 """
 
 from __future__ import annotations

@@ -23,12 +23,12 @@ _logger = logging.getLogger("xray_exclusive.canary")
 
 Status = Literal["healthy", "degraded", "failed"]
 ALERT_AFTER = 2
-"""Consecutive failed intervals before an alert (SC-007, SC-021)."""
+"""Consecutive failed intervals before an alert: one bad interval is not worth waking anyone."""
 
 
 @dataclass
 class CanaryClients:
-    """The canary's own boto3 clients (its own session and role, FR-051)."""
+    """The canary's own boto3 clients (its own session and role, so broken fleet roles cannot blind it)."""
 
     xray: Any
     cloudwatch: Any
@@ -198,7 +198,7 @@ def _report(
     xray_failed: bool,
     cloudwatch_failed: bool,
 ) -> None:
-    """The canary's metrics, every run, so a missing datapoint means the canary itself stopped (FR-020)."""
+    """The canary's metrics, every run, so a missing datapoint means the canary itself stopped."""
     values = {
         "CanaryHealth": 1.0 if result.status == "healthy" else 0.0,
         "trace_data_loss_ratio": result.xray.loss_ratio,

@@ -1,4 +1,4 @@
-"""The error taxonomy of FR-079: transient errors are retried, permanent ones escalate at once."""
+"""The canary's error taxonomy: transient errors are retried, permanent ones escalate at once."""
 
 from __future__ import annotations
 

@@ -17,10 +17,11 @@ _SUPPRESS = re.compile(r"(?:#|//)\s*xe:\s*ignore(?:\[([A-Za-z0-9_,\s]*)\])?", re
 
 @dataclass(frozen=True)
 class Rule:
-    """One conformance rule: a stable code, what is wrong and what to do, and the spec it enforces.
+    """One conformance rule: a stable code, what is wrong and what to do, and why it matters.
 
     ``bad`` and ``good`` are complete example files (``filename`` names them): the docs show them,
-    and the tests check that ``bad`` raises exactly this rule and ``good`` raises nothing.
+    and the tests check that ``bad`` raises exactly this rule and ``good`` raises nothing. ``spec``
+    is the project's internal bookkeeping; it is never printed.
 
     Example:
         >>> from xray_exclusive.check import RULES

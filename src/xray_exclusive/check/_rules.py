@@ -1,4 +1,4 @@
-"""The rule registry: every code, its message, the spec it enforces, and a bad and a good example."""
+"""The rule registry: every code, its message and rationale, and a bad and a good example."""
 
 from __future__ import annotations
 
@@ -992,8 +992,8 @@ RULES: MappingProxyType[str, Rule] = MappingProxyType({rule.code: rule for rule 
 
 Example:
     >>> from xray_exclusive.check import RULES
-    >>> RULES["XE051"].spec
-    ('FR-075', 'SC-044')
+    >>> RULES["XE051"].name, RULES["XE051"].kind
+    ('decouple-not-last', 'collector')
 """
 
 PARSE_ERROR_MESSAGE = "file could not be parsed"

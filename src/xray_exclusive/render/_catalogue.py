@@ -2,7 +2,7 @@
 
 Failure paths come from ``xray_exclusive.paths`` (namespace, metric, dimensions plus ``Lambda``, exactly
 what ``failure_path`` writes as EMF), span losses from ``streaming._export``'s names, the canary's health
-metrics from ``canary._metrics``, the Lambda service's own ``Errors`` and ``Duration``, and FR-042's
+metrics from ``canary._metrics``, the Lambda service's own ``Errors`` and ``Duration``, and the
 application metrics from the fleet file.
 """
 
@@ -21,7 +21,7 @@ STREAMING_NAMESPACE = "XrayExclusive/Streaming"
 """The namespace of the streaming tracer's loss metrics (``streaming._export.METRIC_NAMESPACE``)."""
 STREAMING_LOSS_METRICS = ("DroppedSpans", "UnexportedSpans")
 DURATION_SHARE = 0.85
-"""p95 ``Duration`` alarms fire at 85% of the function's timeout (FR-041, FR-061: 80-90%)."""
+"""p95 ``Duration`` alarms fire at 85% of the function's timeout: still time to act before timeouts."""
 
 _RESOURCE_NAME = re.compile(r"[^A-Za-z0-9_]+")
 
@@ -64,7 +64,7 @@ def resource_key(*parts: str) -> str:
 
 
 def lambda_alarms(function: FleetFunction, prefix: str) -> list[Alarm]:
-    """``Errors`` (FR-040) and p95 ``Duration`` at 85% of the timeout (FR-041, FR-061) of one function."""
+    """``Errors`` and p95 ``Duration`` at 85% of the timeout of one function."""
     dimensions = {"FunctionName": function.name}
     return [
         Alarm(
@@ -74,7 +74,7 @@ def lambda_alarms(function: FleetFunction, prefix: str) -> list[Alarm]:
             metric_name="Errors",
             threshold=1,
             comparison_operator="GreaterThanOrEqualToThreshold",
-            description=f"{function.name} raised an error (FR-040)",
+            description=f"{function.name} raised an error",
             dimensions=dimensions,
         ),
         Alarm(
@@ -84,8 +84,7 @@ def lambda_alarms(function: FleetFunction, prefix: str) -> list[Alarm]:
             metric_name="Duration",
             threshold=round(function.timeout * 1000 * DURATION_SHARE),
             comparison_operator="GreaterThanThreshold",
-            description=f"{function.name} p95 duration above 85% of its {function.timeout} s timeout "
-            "(FR-041)",
+            description=f"{function.name} p95 duration above 85% of its {function.timeout} s timeout",
             dimensions=dimensions,
             statistic=None,
             extended_statistic="p95",
@@ -95,7 +94,7 @@ def lambda_alarms(function: FleetFunction, prefix: str) -> list[Alarm]:
 
 
 def failure_path_alarms(function: FleetFunction, prefix: str) -> list[Alarm]:
-    """One alarm per failure path the function declares: the metric ``failure_path`` writes (FR-043)."""
+    """One alarm per failure path the function declares: the metric ``failure_path`` writes."""
     alarms = []
     for name in function.failure_paths:
         path = next(p for p in paths.ALL if p.name == name)
@@ -107,7 +106,7 @@ def failure_path_alarms(function: FleetFunction, prefix: str) -> list[Alarm]:
                 metric_name=path.metric,
                 threshold=1,
                 comparison_operator="GreaterThanOrEqualToThreshold",
-                description=f"failure path {path.name} in {function.name}: caught and continued (FR-043)",
+                description=f"failure path {path.name} in {function.name}: caught and continued",
                 dimensions={paths.LAMBDA_DIMENSION: function.name, **path.dimensions},
             )
         )
@@ -156,7 +155,7 @@ def alarms(fleet: Fleet) -> list[Alarm]:
                 metric_name=metric.name,
                 threshold=metric.threshold,
                 comparison_operator=metric.comparison,
-                description=f"{metric.description} (FR-042)",
+                description=metric.description,
                 dimensions=dict(metric.dimensions),
                 statistic=metric.statistic,
                 extended_statistic=metric.extended_statistic,
@@ -175,7 +174,7 @@ def alarms(fleet: Fleet) -> list[Alarm]:
                     metric_name=health.name,
                     threshold=health.threshold,
                     comparison_operator=health.comparison,
-                    description=f"canary: {health.description}; missing data is breaching (FR-020, FR-045)",
+                    description=f"canary: {health.description}; missing data is breaching",
                     statistic=health.statistic,
                     evaluation_periods=2,
                     treat_missing_data="breaching",
@@ -190,7 +189,7 @@ def alarms(fleet: Fleet) -> list[Alarm]:
                 metric_name="EstimatedCharges",
                 threshold=amount,
                 comparison_operator="GreaterThanOrEqualToThreshold",
-                description=f"X-Ray charges this month reached ${amount:g} (FR-038)",
+                description=f"X-Ray charges this month reached ${amount:g}",
                 dimensions={"Currency": "USD", "ServiceName": fleet.billing_service_name},
                 statistic="Maximum",
                 period=21600,

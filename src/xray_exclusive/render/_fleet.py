@@ -57,7 +57,7 @@ class FleetFunction:
 
 @dataclass(frozen=True)
 class CustomMetric:
-    """An application metric that needs an alarm (FR-042); thresholds are documented in docs/render.md.
+    """An application metric that needs an alarm; thresholds are documented in docs/render.md.
 
     Example:
         >>> DEFAULT_CUSTOM_METRICS[2].extended_statistic, DEFAULT_CUSTOM_METRICS[2].threshold
@@ -102,7 +102,7 @@ DEFAULT_CUSTOM_METRICS: tuple[CustomMetric, ...] = (
     ),
     CustomMetric("AnalysisErrors", 1, "analysis processing errors"),
 )
-"""The seven FR-042 metrics with their default alarm conditions; the fleet file may override each."""
+"""The seven default application metrics and their alarm conditions; the fleet file may override each."""
 
 PRODUCTION_SAMPLING_RATE = 0.05
 """Fixed rate of the production sampling rule when the fleet gives none: 5% after one trace per second.
@@ -140,7 +140,7 @@ class Fleet:
 
     @property
     def sampling_rate(self) -> float:
-        """100% in dev and preprod (FR-034), the production rate in prod."""
+        """100% in dev and preprod, the production rate in prod."""
         return 1.0 if self.environment in ("dev", "preprod") else self.production_sampling_rate
 
 
@@ -192,7 +192,7 @@ def _custom(table: Mapping[str, Any], index: int) -> CustomMetric:
         raise FleetError(f"{where}: `name` is required")
     base = next((m for m in DEFAULT_CUSTOM_METRICS if m.name == table["name"]), None)
     if base is None and "threshold" not in table:
-        raise FleetError(f"{where}: `threshold` is required for a metric not in FR-042's list")
+        raise FleetError(f"{where}: `threshold` is required for a metric not among the seven defaults")
     values = dict(table)
     if "extended_statistic" in values and "statistic" not in values:
         values["statistic"] = None

@@ -1,7 +1,7 @@
 r"""Tracing for Lambda ``RESPONSE_STREAM`` generators: OpenTelemetry → ADOT extension → X-Ray.
 
 After the handler returns its generator, the Lambda runtime's X-Ray segment
-is closed and the X-Ray SDK can record nothing (FR-026). This module keeps
+is closed and the X-Ray SDK can record nothing. This module keeps
 the work done while streaming (DynamoDB polls, event dispatch, CloudWatch
 calls) in the invocation's trace, with nothing lost and nothing leaked:
 
@@ -102,7 +102,7 @@ def flush(budget_ms: int | None = None) -> FlushReport:
     :func:`traced_stream` flushes by itself. A handler that uses the
     OpenTelemetry backend of ``failure_path`` without streaming must flush
     before it returns, or its spans wait in memory while Lambda freezes the
-    environment and leave with the next invocation (FR-055).
+    environment and leave with the next invocation, or are lost.
 
     When failure paths attached to a provider someone else set (AWS's Lambda
     layer, the application's own), that provider is flushed too, with its own

@@ -1,6 +1,6 @@
-"""The invocation's trace context, read afresh on every call (FR-059, SC-026).
+"""The invocation's trace context, read afresh on every call, never cached across invocations.
 
-``AwsXRayLambdaPropagator.extract`` has three traps (FACTS.md §6): with any
+``AwsXRayLambdaPropagator.extract`` has three traps: with any
 span current it ignores ``_X_AMZN_TRACE_ID`` and starts a new root trace; its
 getter is case-sensitive (``x-amzn-trace-id`` is missed); a trailing ``;`` or
 ``Sampled=?`` rejects the whole header and silently breaks the link. Here the
@@ -50,8 +50,8 @@ def invocation_context(headers: Mapping[str, object] | None = None) -> Context:
       header in ``headers`` (any case; Lambda Web Adapter forwards the trace
       that way) is used.
     * ``Sampled=1`` gives a sampled remote parent; ``Sampled=0``, a missing
-      ``Sampled`` or ``Sampled=?`` a non-sampled one, so no span is exported
-      (FR-056), as the propagator decides.
+      ``Sampled`` or ``Sampled=?`` a non-sampled one, so no span is exported,
+      as the propagator decides.
     * No usable header: an empty context (a new root trace, with an X-Ray
       trace ID from ``AwsXRayIdGenerator``).
 

@@ -1,6 +1,6 @@
 """Fail-fast export to the local collector, and exact accounting of every span lost.
 
-Two thin wrappers around the SDK's own pieces (FACTS.md §2, §3):
+Two thin wrappers around the OpenTelemetry SDK's own pieces:
 
 * :class:`FailFastExporter` wraps ``OTLPSpanExporter``. The SDK's
   ``force_flush`` ignores its timeout and the exporter retries for up to its
@@ -253,8 +253,8 @@ class AccountingSpanProcessor(SpanProcessor):
         self._reporter = reporter
         batch = getattr(processor, "_batch_processor", None)
         queue = getattr(batch, "_queue", None)
-        # The SDK's deque (FACTS.md §2). Should a later SDK change it, drops are still counted
-        # at every flush as ended - delivered - failed (see reconcile()).
+        # The SDK's deque (it drops the oldest span when full). Should a later SDK change it, drops are
+        # still counted at every flush as ended - delivered - failed (see reconcile()).
         self._queue: collections.deque[Any] | None = (
             queue if isinstance(queue, collections.deque) and queue.maxlen else None
         )
