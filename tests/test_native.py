@@ -36,8 +36,8 @@ def test_a_fresh_process_never_imports_the_sdk_and_sends_the_subsegment(xray: XR
     done = subprocess.run(
         [sys.executable, "-c", FRESH_PROCESS], env=env, capture_output=True, text=True, check=True
     )
-    # Native until the SDK is imported, then the SDK's; import + a failure: no SDK, no Powertools.
-    assert done.stderr.strip().splitlines()[-1] == "NativeBackend XRaySdkBackend []"
+    # Native, before and after the SDK is imported; import + a failure: no SDK, no Powertools.
+    assert done.stderr.strip().splitlines()[-1] == "NativeBackend NativeBackend []"
     [metric] = emf_lines(done.stdout)
     assert metric["CircuitBreakerPersistenceFailure"] == 1
     assert metric["Lambda"] == FUNCTION_NAME
@@ -201,7 +201,9 @@ def test_environment_override_and_alias(
         assert type(get_default_backend()).__name__ == expected
     monkeypatch.setenv("XRAY_EXCLUSIVE_BACKEND", "jaeger")
     set_default_backend(None)
-    assert type(get_default_backend()).__name__ == "XRaySdkBackend"  # auto: this process imported the SDK
+    assert (
+        type(get_default_backend()).__name__ == "NativeBackend"
+    )  # auto, though this process imported the SDK
     assert "Ignoring malformed XRAY_EXCLUSIVE_BACKEND='jaeger'" in caplog.text
     set_default_backend(None)
 

@@ -24,7 +24,6 @@ A backend's own failure never reaches the caller: ``failure.py`` and
 from __future__ import annotations
 
 import _thread  # the lock alone: `threading` costs half a millisecond at cold start
-import sys
 from collections.abc import Sequence
 from contextvars import ContextVar
 from importlib import import_module
@@ -228,8 +227,15 @@ def resolve_backend(name: str) -> TracingBackend:
 
 
 def _automatic() -> TracingBackend:
-    """``xray-sdk`` once the process has imported the X-Ray SDK, else ``native`` (one instance of each)."""
-    name = "xray-sdk" if "aws_xray_sdk.core" in sys.modules else "native"
+    """``native``, whether or not the process imported the X-Ray SDK (one instance).
+
+    Native keeps the SDK's parentage when the SDK is in use (its current
+    entity, such as Powertools' ``## handler``, is the parent), writes the same
+    documents as the ``xray-sdk`` backend (a differential test holds them
+    equal), and costs less: 0.45x the hand-written Powertools failure path,
+    where serialising through the SDK's models costs 0.70x.
+    """
+    name = "native"
     backend = _auto.get(name)
     if backend is None:
         backend = _auto[name] = resolve_backend(name)
@@ -241,8 +247,7 @@ def get_default_backend() -> TracingBackend:
 
     Inside a traced stream: the stream's OpenTelemetry backend. Otherwise the
     one set with :func:`set_default_backend`, else the one
-    ``XRAY_EXCLUSIVE_BACKEND`` names, else the automatic choice: ``xray-sdk``
-    when the process has imported the X-Ray SDK, ``native`` when not.
+    ``XRAY_EXCLUSIVE_BACKEND`` names, else the automatic choice: ``native``.
 
     Example:
         >>> type(get_default_backend()).__name__ in ("NativeBackend", "XRaySdkBackend")

@@ -225,11 +225,12 @@ XRAY_EXCLUSIVE_BACKEND: EnvVar[str] = EnvVar(
     name="XRAY_EXCLUSIVE_BACKEND",
     default="auto",
     doc=(
-        "Tracing backend of `failure_path` and `http_subsegment` when none is passed: `auto` chooses, "
-        "at each call, `xray-sdk` once the process has imported the X-Ray SDK, else `native`; "
+        "Tracing backend of `failure_path` and `http_subsegment` when none is passed: `auto` (the same as "
+        "`native`, which keeps the X-Ray SDK's `## handler` as parent when the SDK is in use); "
         "`native` (documents sent straight to the X-Ray daemon, no SDK), `xray-sdk` (alias `xray`: "
-        "the SDK's models, sent by its emitter) or `otel` (OpenTelemetry, needs the `[streaming]` "
-        "extra). Inside a traced stream the OpenTelemetry backend is always used."
+        "the SDK's models, sent by its emitter, for a recorder configured in code) or `otel` "
+        "(OpenTelemetry, needs the `[streaming]` extra). Inside a traced stream the OpenTelemetry "
+        "backend is always used."
     ),
     parser=_parse_backend,
 )

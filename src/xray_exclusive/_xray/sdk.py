@@ -1,7 +1,8 @@
 """The X-Ray SDK backend: the SDK's own ``Subsegment`` models, kept off the SDK's thread-local stack.
 
-Chosen by default once the process has imported the X-Ray SDK (a Powertools
-``Tracer``, patched clients). Each failure path builds an SDK ``Subsegment``
+Chosen with ``XRAY_EXCLUSIVE_BACKEND=xray-sdk`` (or ``backend="xray-sdk"``), for
+a process that configured the X-Ray recorder in code (its emitter and daemon
+address are then used); the default is the native backend. Each failure path builds an SDK ``Subsegment``
 against the parent current in *this* thread or task (:mod:`._parent`: the
 library's own open subsegment first, then the SDK's current entity such as
 Powertools' ``## handler``, then the function segment), closes it and sends it
