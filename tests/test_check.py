@@ -460,3 +460,23 @@ def test_a_generator_drained_by_a_wrapped_stream_needs_no_flush_of_its_own(tmp_p
         helper + "def handler(event, context):\n    yield from middle(event['items'])\n",
     )
     assert _codes(tmp_path) == ["XE015"]  # nothing wraps the chain: the generator with the spans is named
+
+
+def test_xrays_own_otlp_endpoint_is_not_a_second_backend(tmp_path: Path) -> None:
+    """Transaction Search: OTLP/HTTP straight to X-Ray's endpoint is X-Ray, not another tracing system."""
+    (tmp_path / "main.tf").write_text(
+        'resource "aws_lambda_function" "fn" {\n'
+        '  function_name = "fn"\n'
+        '  tracing_config {\n    mode = "Active"\n  }\n'
+        "  environment {\n    variables = {\n"
+        '      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT = "https://xray.eu-west-1.amazonaws.com/v1/traces"\n'
+        "    }\n  }\n}\n"
+        'resource "aws_lambda_function" "other" {\n'
+        '  function_name = "other"\n'
+        '  tracing_config {\n    mode = "Active"\n  }\n'
+        "  environment {\n    variables = {\n"
+        '      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT = "https://otlp.example.com/v1/traces"\n'
+        "    }\n  }\n}\n"
+    )
+    codes = [(f.line, f.code) for f in check([tmp_path], CheckConfig(select=("XE061",))).findings]
+    assert codes == [(19, "XE061")]  # only the vendor's endpoint

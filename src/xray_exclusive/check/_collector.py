@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from ._model import SourceFile
-from ._vendors import LOCAL_EXPORTERS, is_loopback
+from ._vendors import LOCAL_EXPORTERS, is_xray_destination
 
 # (code, line, col, detail)
 Hit = tuple[str, int, int, str]
@@ -266,7 +266,7 @@ def _second_backend(data: dict[str, Any], pipeline: dict[str, Any], where: tuple
         if kind in ("otlp", "otlphttp"):
             config = _mapping(exporters.get(name))
             endpoint = config.get("endpoint") or config.get("traces_endpoint")
-            if not isinstance(endpoint, str) or "${" in endpoint or is_loopback(endpoint):
+            if not isinstance(endpoint, str) or "${" in endpoint or is_xray_destination(endpoint):
                 continue  # no endpoint, one from the environment, or this machine: not judged
             elsewhere.append(f"{name} -> {endpoint}")
         else:

@@ -7,7 +7,7 @@ import shlex
 from dataclasses import dataclass
 
 from ._model import SourceFile
-from ._vendors import is_loopback, vendor_image, vendor_package
+from ._vendors import is_xray_destination, vendor_image, vendor_package
 
 # (code, line, col, detail)
 Hit = tuple[str, int, int, str]
@@ -154,7 +154,7 @@ def analyse(source: SourceFile) -> list[Hit]:
         elif instruction.keyword == "ENV":
             for name, value in _env_pairs(words):
                 value = _expand(value, args)
-                if name in _ENDPOINTS and "$" not in value and not is_loopback(value):
+                if name in _ENDPOINTS and "$" not in value and not is_xray_destination(value):
                     hits.append(("XE063", instruction.line, 1, f"{name}={value}"))
         elif instruction.keyword == "RUN" and any(w in _INSTALLERS for w in words):
             vendors = [p for w in words if not w.startswith("-") and (p := vendor_package(w))]

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._model import SourceFile
-from ._vendors import is_loopback, vendor_module
+from ._vendors import is_xray_destination, vendor_module
 
 # (code, line, col, detail)
 Hit = tuple[str, int, int, str]
@@ -457,7 +457,7 @@ class _Analyser(ast.NodeVisitor):
         variable = next((c for c in constants if c in _ENDPOINT_VARIABLES), None)
         if variable is not None:
             for endpoint in constants:
-                if endpoint != variable and not is_loopback(endpoint):
+                if endpoint != variable and not is_xray_destination(endpoint):
                     self.hit("XE060", node, f"{variable}={endpoint}")
 
     def _exporter(self, node: ast.Call, name: str) -> None:
@@ -466,7 +466,7 @@ class _Analyser(ast.NodeVisitor):
         if (
             isinstance(endpoint, ast.Constant)
             and isinstance(endpoint.value, str)
-            and not is_loopback(endpoint.value)
+            and not is_xray_destination(endpoint.value)
         ):
             self.hit("XE060", node, f"{name.rsplit('.', 1)[-1]}(endpoint={endpoint.value!r})")
 

@@ -18,7 +18,7 @@ from typing import Any
 from ._hcl import Attribute, Block, Unknown, Value
 from ._hcl import parse as parse_hcl
 from ._model import SourceFile
-from ._vendors import is_loopback, traces_exporter_elsewhere, vendor_layer
+from ._vendors import is_xray_destination, traces_exporter_elsewhere, vendor_layer
 
 # (path, code, line, col, detail)
 Hit = tuple[str, str, int, int, str]
@@ -405,7 +405,7 @@ class _Stack:
             endpoint = env.get(variable)
             if isinstance(endpoint, Unknown):
                 self.note(resource, "XE061", variable, endpoint)
-            elif isinstance(endpoint, str) and not is_loopback(endpoint):
+            elif isinstance(endpoint, str) and not is_xray_destination(endpoint):
                 self.hit(resource, "XE061", variable, f"{resource.address}: {variable} = {endpoint}")
         exporter = _string(env.get("OTEL_TRACES_EXPORTER"))
         elsewhere = traces_exporter_elsewhere(exporter) if exporter else None

@@ -126,6 +126,30 @@ def is_loopback(endpoint: str) -> bool:
     return host in _LOOPBACK_HOSTS or host.startswith("127.")
 
 
+_XRAY_OTLP_HOST = re.compile(r"^xray\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$")
+
+
+def is_xray_destination(endpoint: str) -> bool:
+    """Loopback (the collector extension) or X-Ray's own OTLP endpoint (Transaction Search): not a second one.
+
+    Example:
+        >>> is_xray_destination("https://xray.eu-west-1.amazonaws.com/v1/traces")
+        True
+        >>> is_xray_destination("localhost:4318")
+        True
+        >>> is_xray_destination("https://otlp.eu-west-1.example.com/v1/traces")
+        False
+    """
+    if is_loopback(endpoint):
+        return True
+    text = endpoint.strip()
+    try:
+        host = urlsplit(text if "://" in text else f"//{text}").hostname or ""
+    except ValueError:
+        return False
+    return bool(_XRAY_OTLP_HOST.match(host))
+
+
 def vendor_layer(arn: str) -> bool:
     """A Lambda layer ARN of a tracing vendor (Datadog, New Relic, Lumigo...)."""
     return bool(_VENDOR_LAYER.search(arn))
