@@ -1,10 +1,10 @@
 """Span helpers that the collector's ``awsxray`` exporter turns into the right X-Ray subsegments.
 
-How the exporter decides (FACTS.md §14 and Appendix A):
+How the exporter decides (read from its Go source in opentelemetry-collector-contrib):
 
 * ``rpc.system="aws-api"`` puts a span in the ``aws`` namespace, named by
   ``rpc.service`` (``DynamoDB``, ``CloudWatch``): a typed node in the service
-  map (FR-067, SC-028). ``aws.dynamodb.table_names`` becomes ``aws.table_name``.
+  map. ``aws.dynamodb.table_names`` becomes ``aws.table_name``.
 * Other CLIENT spans land in ``remote``; INTERNAL spans with a parent become
   local subsegments.
 * Attributes are **metadata** unless their keys are listed in the span
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any
 
@@ -28,6 +28,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from ..bounded import MAX_ANNOTATIONS, Frame, annotation, bounded_stack, truncate_message
 from ..failure import Classification, classify
+from ._guard import ours_failed, run_steps
 
 __all__ = [
     "ANNOTATIONS_ATTRIBUTE",
@@ -56,15 +57,24 @@ ANNOTATIONS_ATTRIBUTE = "aws.xray.annotations"
 METADATA_PREFIX = "aws.xray.metadata."
 
 DISCONNECT_ERRORS: tuple[type[BaseException], ...] = (BrokenPipeError, ConnectionResetError)
-"""What a write to a client that went away raises (FR-085): the only disconnect signal Python gets."""
+"""What a write to a client that went away raises: the only disconnect signal Python gets."""
 
 DISCONNECTED_ATTRIBUTE = "client.disconnected"
 
 
-def mark_disconnected(span: trace.Span) -> None:
-    """Record a client disconnect on ``span``: ``client.disconnected=true`` (indexed), status OK (FR-085).
+def _span_name(span: object) -> str:
+    try:
+        name = getattr(span, "name", None)
+    except Exception:
+        name = None
+    return name if isinstance(name, str) else "?"
 
-    A client going away is not a server fault: the status is OK, never ERROR (SC-039).
+
+def mark_disconnected(span: trace.Span) -> None:
+    """Record a client disconnect on ``span``: ``client.disconnected=true`` (indexed), status OK.
+
+    A client going away is not a server fault: the status is OK, never ERROR, and no
+    fault shows in X-Ray.
 
     Example:
         >>> from opentelemetry.sdk.trace import TracerProvider
@@ -73,11 +83,14 @@ def mark_disconnected(span: trace.Span) -> None:
         >>> span.attributes["client.disconnected"], span.status.status_code.name
         (True, 'OK')
     """
-    if not span.is_recording():
-        return
-    span.set_attribute(DISCONNECTED_ATTRIBUTE, True)
-    index_key(span, DISCONNECTED_ATTRIBUTE)
-    span.set_status(Status(StatusCode.OK))
+    try:
+        if not span.is_recording():
+            return
+        span.set_attribute(DISCONNECTED_ATTRIBUTE, True)
+        index_key(span, DISCONNECTED_ATTRIBUTE)
+        span.set_status(Status(StatusCode.OK))
+    except Exception as ours:  # never in place of the disconnect being handled
+        ours_failed("marking the client disconnect", _span_name(span), ours)
 
 
 def _indexed_keys(span: trace.Span) -> list[str]:
@@ -111,12 +124,20 @@ def annotate(span: trace.Span, **values: object) -> None:
         >>> span.attributes["aws.xray.annotations"]
         ('event_type', 'latency_ms')
     """
-    if not span.is_recording():
+    try:
+        if not span.is_recording():
+            return
+        keys = _indexed_keys(span)
+    except Exception as ours:
+        ours_failed("reading its annotations (new ones dropped)", _span_name(span), ours)
         return
-    keys = _indexed_keys(span)
     changed = False
     for key, value in values.items():
-        valid = annotation(key, value)
+        try:
+            valid = annotation(key, value)
+        except Exception as ours:  # a value whose conversion raises
+            ours_failed("validating an annotation (dropped)", _span_name(span), ours)
+            continue
         if valid is None:
             continue
         if valid.key not in keys:
@@ -125,9 +146,15 @@ def annotate(span: trace.Span, **values: object) -> None:
                 continue
             keys.append(valid.key)
             changed = True
-        span.set_attribute(valid.key, valid.value)
+        try:
+            span.set_attribute(valid.key, valid.value)
+        except Exception as ours:
+            ours_failed("setting an annotation (dropped)", _span_name(span), ours)
     if changed:
-        span.set_attribute(ANNOTATIONS_ATTRIBUTE, keys)
+        try:
+            span.set_attribute(ANNOTATIONS_ATTRIBUTE, keys)
+        except Exception as ours:
+            ours_failed("listing its annotations", _span_name(span), ours)
 
 
 def _annotate_present(span: trace.Span, values: dict[str, object]) -> None:
@@ -143,7 +170,7 @@ def annotate_event(
     is_clock_skew: bool | None = None,
     connection_count: int | None = None,
 ) -> None:
-    """The event-dispatch annotations of FR-006; ``None`` values are left out.
+    """Annotate a dispatched event, searchable in X-Ray; ``None`` values are left out.
 
     Example:
         >>> from opentelemetry.sdk.trace import TracerProvider
@@ -172,7 +199,7 @@ def annotate_cache(
     cache_max_entries: int | None = None,
     trigger: str | None = None,
 ) -> None:
-    """The cache annotations of FR-007; ``None`` values are left out.
+    """Annotate a cache operation (hit rate, size, what triggered it); ``None`` values are left out.
 
     Example:
         >>> from opentelemetry.sdk.trace import TracerProvider
@@ -197,7 +224,7 @@ def annotate_connection(
     current_count: int | None = None,
     max_connections: int | None = None,
 ) -> None:
-    """The connection annotations of FR-008; ``None`` values are left out.
+    """Annotate a connection of the pool (id, count in use, limit); ``None`` values are left out.
 
     Example:
         >>> from opentelemetry.sdk.trace import TracerProvider
@@ -218,7 +245,7 @@ def annotate_poll(
     poll_duration_ms: float | None = None,
     sentiment_type: str | None = None,
 ) -> None:
-    """The DynamoDB poll annotations of FR-009; ``None`` values are left out.
+    """Annotate a DynamoDB poll (items read, items changed, duration); ``None`` values are left out.
 
     Example:
         >>> from opentelemetry.sdk.trace import TracerProvider
@@ -243,7 +270,7 @@ def annotate_session(
     previous_trace_id: str | None = None,
     connection_sequence: int | None = None,
 ) -> None:
-    """The SSE session annotations of FR-048; ``None`` values are left out.
+    """Annotate an SSE connection with its session, across reconnections; ``None`` values are left out.
 
     Example:
         >>> from opentelemetry.sdk.trace import TracerProvider
@@ -316,14 +343,35 @@ def record_bounded_exception(span: trace.Span, exc: BaseException) -> Classifica
         >>> span.status.status_code.name
         'ERROR'
     """
-    classification = classify(exc)
-    if classification is None or not span.is_recording():
+    result: list[Classification | None] = [None]
+
+    def record() -> None:
+        result[0] = _record_bounded(span, exc)
+
+    run_steps(_span_name(span), exc, [("recording the exception", record)])
+    return result[0]
+
+
+def _record_bounded(span: trace.Span, exc: BaseException) -> Classification | None:
+    try:
+        classification = classify(exc)
+        if classification is None or not span.is_recording():
+            return classification
+        stack = bounded_stack(exc)
+        message = truncate_message(exc)
+        type_name = truncate_message(type(exc).__name__, 256)
+        record_exception_event(span, type_name, message, stack.frames, stack.truncated)
+        apply_classification(span, classification, message)
         return classification
-    stack = bounded_stack(exc)
-    message = truncate_message(exc)
-    record_exception_event(span, type(exc).__name__, message, stack.frames, stack.truncated)
-    apply_classification(span, classification, message)
-    return classification
+    except RecursionError:
+        raise  # run_steps tries again with more stack
+    except Exception as ours:  # the caller's exception goes on unchanged; the span is still marked a fault
+        ours_failed("recording the exception", _span_name(span), ours)
+        try:
+            span.set_status(Status(StatusCode.ERROR))
+        except Exception as again:
+            ours_failed("marking the span a fault", _span_name(span), again)
+        return None
 
 
 HTTP_STATUS_ATTRIBUTES = ("http.status_code", "http.response.status_code")
@@ -419,20 +467,20 @@ class SpanScope:
             from ._bootstrap import get_streaming_tracer
 
             tracer = get_streaming_tracer().tracer
-        attributes = self._attributes
-        if self._annotations:
+        attributes, annotations = self._attributes, self._annotations
+        # A dict (the helpers' keyword arguments) is tested cheaply; any other mapping goes to _admit,
+        # which reads it under a guard (even its truthiness may raise).
+        if annotations is not None and (type(annotations) is not dict or annotations):
             # Validated up front and passed at start: one dict, no per-attribute lock on the live span.
             attributes = dict(attributes) if attributes else {}
-            keys: list[str] = []
-            for key, value in self._annotations.items():
-                valid = annotation(key, value)
-                if valid is not None and len(keys) < MAX_ANNOTATIONS:
-                    attributes[valid.key] = valid.value
-                    if valid.key not in keys:
-                        keys.append(valid.key)
+            keys = _admit(attributes, annotations, self._name)
             if keys:
                 attributes[ANNOTATIONS_ATTRIBUTE] = keys
-        span = tracer.start_span(self._name, kind=self._kind, attributes=attributes)
+        try:
+            span = tracer.start_span(self._name, kind=self._kind, attributes=attributes)
+        except Exception as ours:  # the block runs untraced rather than not at all
+            ours_failed("starting", self._name, ours)
+            return self.span
         self.span = span
         self._token = otel_context.attach(trace.set_span_in_context(span))
         return span
@@ -440,20 +488,52 @@ class SpanScope:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        span = self.span
+        span, token = self.span, self._token
+        self._token = None
+        if exc is None and token is not None:  # the common path, without building steps
+            otel_context.detach(token)  # type: ignore[arg-type]  # logs, never raises
+            try:
+                span.end()
+            except RecursionError:  # no stack left to end it: again, with borrowed depth
+                run_steps(self._name, None, [("ending", span.end)])
+            except Exception as ours:
+                ours_failed("ending", self._name, ours)
+            return
+        steps: list[tuple[str, Callable[[], object]]] = []
+        if exc is not None and span is not trace.INVALID_SPAN:
+            if self._writes and isinstance(exc, DISCONNECT_ERRORS):
+                steps.append(("marking the client disconnect", lambda: mark_disconnected(span)))
+            else:
+                steps.append(("recording the exception", lambda: _record_bounded(span, exc)))
+        if token is not None:
+            steps.append(("detaching its context", lambda: otel_context.detach(token)))  # type: ignore[arg-type]
+            steps.append(("ending", span.end))
+        run_steps(self._name, exc, steps)
+
+
+def _admit(attributes: dict[str, Any], annotations: Mapping[str, object], name: str) -> list[str]:
+    """Add the valid annotations to ``attributes``; return their keys. Invalid ones are dropped, logged."""
+    keys: list[str] = []
+    try:
+        items = list(annotations.items())
+    except Exception as ours:
+        ours_failed("reading its annotations (all dropped)", name, ours)
+        return keys
+    for key, value in items:
         try:
-            if exc is not None:
-                if self._writes and isinstance(exc, DISCONNECT_ERRORS):
-                    mark_disconnected(span)
-                else:
-                    record_bounded_exception(span, exc)
-        finally:
-            otel_context.detach(self._token)  # type: ignore[arg-type]
-            span.end()
+            valid = annotation(key, value)
+        except Exception as ours:  # a key or value whose conversion raises
+            ours_failed("validating an annotation (dropped)", name, ours)
+            continue
+        if valid is not None and len(keys) < MAX_ANNOTATIONS:
+            attributes[valid.key] = valid.value
+            if valid.key not in keys:
+                keys.append(valid.key)
+    return keys
 
 
 def poll_cycle(tracer: trace.Tracer | None = None, **annotations: object) -> SpanScope:
-    """One span per poll cycle (FR-025/FR-026): the parent of its DynamoDB, dispatch and metric spans.
+    """One span per poll cycle: the parent of its DynamoDB, dispatch and metric spans.
 
     Example:
         >>> from opentelemetry.sdk.trace import TracerProvider
@@ -503,7 +583,7 @@ def cloudwatch_span(
 
 
 def dispatch_span(event_type: str, tracer: trace.Tracer | None = None, **annotations: object) -> SpanScope:
-    """An INTERNAL span per dispatched event, annotated ``event_type`` (FR-006).
+    """An INTERNAL span per dispatched event, annotated ``event_type``.
 
     Writes to the client happen here, so a ``BrokenPipeError`` inside is a
     client disconnect (``client.disconnected=true``, status OK), not a fault.

@@ -4,8 +4,7 @@ The span is made current only **while the wrapped generator runs a step**
 and is detached before the chunk is handed to the consumer (the runtime). A
 ``start_as_current_span`` across a ``yield`` would leak the span into the
 consumer, fail to detach when the generator is closed from another context,
-and then make the next invocation's extraction ignore ``_X_AMZN_TRACE_ID``
-(FACTS.md §b.4).
+and then make the next invocation's extraction ignore ``_X_AMZN_TRACE_ID``.
 """
 
 from __future__ import annotations
@@ -23,6 +22,8 @@ from .._backend import STREAM_BACKEND
 from ..bounded import annotation
 from ._bootstrap import StreamingTracer, check_instrumentation, get_streaming_tracer
 from ._context import invocation_context
+from ._deferred import warm_exporter
+from ._guard import ours_failed, run_steps
 from ._otel_backend import OTelBackend
 from ._semconv import DISCONNECT_ERRORS, mark_disconnected, record_bounded_exception
 
@@ -35,7 +36,7 @@ H = TypeVar("H", bound=Callable[..., Any])
 class _Connection:
     """One stream's span and context; entered for each step of the wrapped generator."""
 
-    __slots__ = ("backend", "context", "span", "tracer")
+    __slots__ = ("backend", "context", "name", "span", "steps", "tracer")
 
     def __init__(
         self,
@@ -46,20 +47,34 @@ class _Connection:
     ) -> None:
         check_instrumentation()  # a Tracer(auto_patch=True) built after INIT is caught here
         self.tracer = tracer
-        parent = invocation_context(headers)
+        self.name = name
+        self.steps = 0
+        try:
+            parent = invocation_context(headers)
+        except Exception as ours:  # a hostile headers mapping: the environment variable alone decides
+            ours_failed("reading the trace header", name, ours)
+            parent = invocation_context(None)
         self.span = tracer.tracer.start_span(
-            name, context=parent, kind=SpanKind.INTERNAL, attributes=_attributes(attributes)
+            name, context=parent, kind=SpanKind.INTERNAL, attributes=_attributes(attributes, name)
         )
         self.context = trace.set_span_in_context(self.span, parent)
         self.backend = OTelBackend(tracer.tracer)
 
     def enter(self) -> tuple[object, Any]:
+        self.steps += 1
+        if self.steps == 2:  # the first chunk is out: build the exporter in the background, off the stream
+            warm_exporter(self.tracer.exporter)
         return otel_context.attach(self.context), STREAM_BACKEND.set(self.backend)
 
-    @staticmethod
-    def leave(tokens: tuple[object, Any]) -> None:
-        STREAM_BACKEND.reset(tokens[1])
-        otel_context.detach(tokens[0])  # type: ignore[arg-type]
+    def leave(self, tokens: tuple[object, Any]) -> None:
+        run_steps(
+            self.name,
+            None,
+            [
+                ("restoring the failure-path backend", lambda: STREAM_BACKEND.reset(tokens[1])),
+                ("detaching its context", lambda: otel_context.detach(tokens[0])),  # type: ignore[arg-type]
+            ],
+        )
 
     def failed(self, exc: BaseException) -> None:
         if isinstance(exc, DISCONNECT_ERRORS):
@@ -70,22 +85,33 @@ class _Connection:
             record_bounded_exception(self.span, exc)
 
     def closed_early(self) -> None:
-        if self.span.is_recording():
-            self.span.set_attribute("stream.closed_early", True)
+        try:
+            if self.span.is_recording():
+                self.span.set_attribute("stream.closed_early", True)
+        except Exception as ours:
+            ours_failed("marking the stream closed early", self.name, ours)
 
-    def finish(self) -> None:
-        self.span.end()
-        self.tracer.flush()
+    def finish(self, exc: BaseException | None = None) -> None:
+        run_steps(self.name, exc, [("ending", self.span.end), ("flushing", self.tracer.flush)])
 
 
-def _attributes(attributes: Mapping[str, object] | None) -> dict[str, Any] | None:
-    if not attributes:
+def _attributes(attributes: Mapping[str, object] | None, name: str = "sse_stream") -> dict[str, Any] | None:
+    try:
+        if not attributes:
+            return None
+        items = list(attributes.items())
+    except Exception as ours:
+        ours_failed("reading its attributes (all dropped)", name, ours)
         return None
     clean: dict[str, Any] = {}
-    for key, value in attributes.items():
-        valid = annotation(key, value)  # scalar values, bounded strings; dropped with a logged reason
-        if valid is not None:
-            clean[str(key)] = valid.value
+    for key, value in items:
+        try:
+            valid = annotation(key, value)  # scalar values, bounded strings; dropped with a logged reason
+        except Exception as ours:
+            ours_failed("validating an attribute (dropped)", name, ours)
+            continue
+        if valid is not None and isinstance(key, str):
+            clean[str.__str__(key)] = valid.value  # the key as given (a str subclass's __str__ may raise)
     return clean
 
 
@@ -225,11 +251,12 @@ def traced_stream(
     fallback); every span created inside the generator is its child, and
     ``failure_path`` there uses OpenTelemetry. The span ends when the
     generator finishes, fails or is closed, and the tracer is flushed, within
-    its budget, before the wrapper returns (FR-055).
+    its budget, before the wrapper returns, so no span waits in a frozen
+    environment.
 
     * ``BrokenPipeError`` / ``ConnectionResetError`` (raised inside, or thrown
       in by the runtime): ``client.disconnected=true``, status OK, the
-      generator is closed (no further polls), then the error propagates (FR-085).
+      generator is closed (no further polls), then the error propagates.
     * Any other exception: recorded bounded (message, 10 frames), status
       ERROR, re-raised.
     * ``send()``, ``throw()`` and ``close()`` reach the wrapped generator.
@@ -287,7 +314,7 @@ def traced_handler(
     supply the ``x-amzn-trace-id`` fallback. A handler already wrapped by
     Powertools' ``capture_lambda_handler`` or ``capture_method`` with response
     capture is refused: X-Ray's metadata serialisation would iterate the
-    generator and the client would get an empty stream (FACTS.md §b.7).
+    generator and the client would get an empty stream.
 
     Example:
         >>> @traced_handler(name="global_stream")
@@ -301,7 +328,11 @@ def traced_handler(
         @functools.wraps(func)
         def wrapper(event: Any, context: Any, *args: Any, **kwargs: Any) -> Any:
             result = func(event, context, *args, **kwargs)
-            headers = event.get("headers") if isinstance(event, Mapping) else None
+            try:
+                headers = event.get("headers") if isinstance(event, Mapping) else None
+            except Exception as ours:  # a hostile event: the environment variable alone gives the trace
+                ours_failed("reading the event's headers", name, ours)
+                headers = None
             headers = headers if isinstance(headers, Mapping) else None
             if inspect.isgenerator(result) or inspect.isasyncgen(result):
                 return traced_stream(result, name=name, headers=headers, attributes=attributes)
@@ -329,7 +360,7 @@ def _refuse_powertools_capture(func: Callable[..., Any]) -> None:
             raise TypeError(
                 f"{getattr(func, '__qualname__', func)!r} is wrapped by Powertools' Tracer with response "
                 "capture: X-Ray's metadata serialisation would consume the stream and the client would "
-                "receive nothing (FACTS.md §b.7). Remove @tracer.capture_lambda_handler / "
+                "receive nothing. Remove @tracer.capture_lambda_handler / "
                 "@tracer.capture_method from the streaming handler, or pass capture_response=False."
             )
         current = getattr(current, "__wrapped__", None)
