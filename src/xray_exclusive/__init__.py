@@ -23,16 +23,19 @@ if TYPE_CHECKING:
     from . import bounded, paths, sse, trace_header
     from ._backend import Span, TracingBackend
     from .correlation import current_trace_id
+    from .exceptions import ConfigurationError, XrayExclusiveError
     from .failure import Classification, FailurePathContext, classify, failure_path, set_default_backend
     from .http import http_subsegment
     from .paths import FailurePath
 
 __all__ = [
     "Classification",
+    "ConfigurationError",
     "FailurePath",
     "FailurePathContext",
     "Span",
     "TracingBackend",
+    "XrayExclusiveError",
     "__version__",
     "bounded",
     "classify",
@@ -48,7 +51,7 @@ __all__ = [
 __version__ = "0.1.0"
 
 _LAZY = {
-    "Classification": "xray_exclusive.failure",
+    "Classification": "xray_exclusive._classification",
     "FailurePathContext": "xray_exclusive.failure",
     "classify": "xray_exclusive.failure",
     "failure_path": "xray_exclusive.failure",
@@ -58,6 +61,8 @@ _LAZY = {
     "http_subsegment": "xray_exclusive.http",
     "Span": "xray_exclusive._backend",
     "TracingBackend": "xray_exclusive._backend",
+    "ConfigurationError": "xray_exclusive.exceptions",
+    "XrayExclusiveError": "xray_exclusive.exceptions",
 }
 _SUBMODULES = frozenset({"bounded", "paths", "sse", "trace_header"})
 

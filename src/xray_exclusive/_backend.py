@@ -24,12 +24,14 @@ A backend's own failure never reaches the caller: ``failure.py`` and
 from __future__ import annotations
 
 import _thread  # the lock alone: `threading` costs half a millisecond at cold start
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from importlib import import_module
-from typing import Any, NamedTuple, Protocol
+from typing import Any, Protocol
 
+from ._classification import Classification
 from .bounded import AnnotationValue, Frame, JSONValue, LazyLogger
+from .exceptions import ConfigurationError, MissingExtraError
 
 __all__ = [
     "INERT",
@@ -43,30 +45,6 @@ __all__ = [
 ]
 
 _logger = LazyLogger("xray_exclusive")
-
-
-class Classification(NamedTuple):
-    """X-Ray's marks for one failure: ``error`` (client side), ``throttle`` (with error), ``fault`` (server).
-
-    Example:
-        >>> from xray_exclusive import classify
-        >>> classify(ConnectionResetError()).label
-        'fault'
-    """
-
-    error: bool
-    fault: bool
-    throttle: bool
-    remote: bool = False
-    status: int | None = None
-    code: str | None = None
-
-    @property
-    def label(self) -> str:
-        """``"throttle"``, ``"error"`` or ``"fault"``, for annotations and logs."""
-        if self.throttle:
-            return "throttle"
-        return "fault" if self.fault else "error"
 
 
 class Span(Protocol):
@@ -172,7 +150,7 @@ _auto: dict[str, TracingBackend] = {}
 STREAM_BACKEND: ContextVar[TracingBackend | None] = ContextVar("xray_exclusive_stream_backend", default=None)
 """Set by a traced stream for each of its steps: ``failure_path`` then uses OpenTelemetry there."""
 
-_factories: dict[str, Any] = {}
+_factories: dict[str, Callable[[], TracingBackend]] = {}
 # Built in, imported on first use: neither module imports the X-Ray SDK at import time.
 _BUILTIN = {
     "native": ("xray_exclusive._xray.native", "NativeBackend"),
@@ -183,7 +161,7 @@ _BUILTIN = {
 _PLUGINS = {"otel": "xray_exclusive.streaming"}
 
 
-def register_backend(name: str, factory: Any) -> None:
+def register_backend(name: str, factory: Callable[[], TracingBackend]) -> None:
     """Make ``failure_path(..., backend=name)`` and ``XRAY_EXCLUSIVE_BACKEND=name`` build ``factory()``.
 
     Example:
@@ -194,7 +172,7 @@ def register_backend(name: str, factory: Any) -> None:
     _factories[name] = factory
 
 
-def _factory(name: str) -> Any:
+def _factory(name: str) -> Callable[[], TracingBackend] | None:
     factory = _factories.get(name)
     if factory is None and name in _BUILTIN:
         module, attribute = _BUILTIN[name]
@@ -203,7 +181,7 @@ def _factory(name: str) -> Any:
         try:
             import_module(_PLUGINS[name])
         except ImportError as exc:
-            raise RuntimeError(
+            raise MissingExtraError(
                 f"backend {name!r} needs the [streaming] extra: "
                 f"pip install 'xray-exclusive[streaming]' ({exc})"
             ) from exc
@@ -221,9 +199,8 @@ def resolve_backend(name: str) -> TracingBackend:
     factory = _factory(name)
     if factory is None:
         known = sorted(set(_factories) | set(_BUILTIN) | set(_PLUGINS))
-        raise ValueError(f"unknown tracing backend {name!r}; known: {known}")
-    backend: TracingBackend = factory()
-    return backend
+        raise ConfigurationError(f"unknown tracing backend {name!r}; known: {known}")
+    return factory()
 
 
 def _automatic() -> TracingBackend:

@@ -33,13 +33,13 @@ from typing import Any, ParamSpec, TypeVar
 
 from . import _emf
 from ._backend import (
-    Classification,
     Span,
     TracingBackend,
     get_default_backend,
     resolve_backend,
     set_default_backend,
 )
+from ._classification import Classification
 from .bounded import (
     Annotation,
     Frame,

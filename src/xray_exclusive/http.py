@@ -23,7 +23,8 @@ import functools
 from collections.abc import Mapping
 from types import TracebackType
 
-from ._backend import Classification, Span, TracingBackend, get_default_backend
+from ._backend import Span, TracingBackend, get_default_backend
+from ._classification import Classification
 from .bounded import NAME_LIMIT, LazyLogger, SubsegmentBudget, bounded_stack, truncate_message
 from .failure import _admit_all, _as_status, _ours_failed, _record_cause, classify, exception_type_name
 
@@ -124,7 +125,7 @@ class HttpSubsegment:
                 backend = self._backend = get_default_backend()
             span = self._span = backend.open(self.name, True)
             if span.recording:
-                _set_http(span, self.method, self.url, None)
+                span.set_http(self.method, self.url, None)
                 for valid in admitted:
                     span.annotate(valid.key, valid.value)
         except Exception as ours:
@@ -147,7 +148,7 @@ class HttpSubsegment:
                 return
             self.response_status = status
             if self._span is not None and self._span.recording:
-                _set_http(self._span, None, None, status)
+                self._span.set_http(None, None, status)
         except Exception as ours:
             _ours_failed("recording the status", self.name, ours)
 
@@ -204,12 +205,6 @@ class HttpSubsegment:
             return
         self._span = None
         backend.close(span)
-
-
-def _set_http(span: Span, method: str | None, url: str | None, status: int | None) -> None:
-    setter = getattr(span, "set_http", None)
-    if setter is not None:
-        setter(method, url, status)
 
 
 def http_subsegment(

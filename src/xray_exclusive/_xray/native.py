@@ -34,7 +34,7 @@ from . import _daemon
 from ._parent import Parent, close_leaked, push, resolve
 
 if TYPE_CHECKING:
-    from .._backend import Classification
+    from .._classification import Classification
 
 __all__ = ["NativeBackend"]
 

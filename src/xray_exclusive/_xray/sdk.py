@@ -32,7 +32,7 @@ from ._parent import close_leaked, push, resolve
 from .native import _new_id
 
 if TYPE_CHECKING:
-    from .._backend import Classification
+    from .._classification import Classification
 
 __all__ = ["XRaySdkBackend"]
 

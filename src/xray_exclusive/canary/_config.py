@@ -9,20 +9,9 @@ from functools import partial
 from typing import Protocol
 
 from .. import _config_values, _env
+from ..exceptions import ConfigurationError
 
 __all__ = ["CanaryConfig", "Clock", "ConfigurationError", "SystemClock"]
-
-
-class ConfigurationError(ValueError):
-    """Invalid canary configuration; the message names the variable or argument.
-
-    Example:
-        >>> try:
-        ...     CanaryConfig.from_env({"CANARY_LOSS_THRESHOLD": "2"})
-        ... except ConfigurationError as exc:
-        ...     print(exc)
-        CANARY_LOSS_THRESHOLD='2' is invalid: not a ratio between 0 and 1: '2'
-    """
 
 
 class Clock(Protocol):

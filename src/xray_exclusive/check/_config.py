@@ -8,21 +8,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from ..exceptions import ConfigurationError
 from ._rules import RULES
 
 _KEYS = frozenset({"select", "ignore", "exclude", "streaming", "per-file-ignores", "fleet"})
 
-
-class ConfigError(ValueError):
-    """The checker's configuration or arguments are invalid (exit status 2).
-
-    Example:
-        >>> try:
-        ...     CheckConfig(select=("XE999",))
-        ... except ConfigError as error:
-        ...     print(error)
-        unknown rule code or prefix 'XE999' (see `xray-exclusive check --list-rules`)
-    """
+ConfigError = ConfigurationError
+"""The checker's older name of :class:`xray_exclusive.ConfigurationError`: the CLI exits 3 (cannot run)."""
 
 
 @dataclass

@@ -20,6 +20,7 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
+from ..exceptions import CollectorError
 from . import _limits
 from ._assets import browser_client_path
 from ._convert import attributes, span_to_document
@@ -33,10 +34,6 @@ UDP_HEADER = b'{"format":"json","version":1}'
 MAX_DATAGRAM = 65_535
 MAX_OTLP_BODY = 16 * 1024 * 1024
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
-
-
-class CollectorError(RuntimeError):
-    """The collector cannot start (a port in use, a non-loopback address); the message says what to do."""
 
 
 @dataclass

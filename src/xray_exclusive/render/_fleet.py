@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .. import paths
+from ..exceptions import ConfigurationError
 
 Environment = Literal["dev", "preprod", "prod"]
 
@@ -28,16 +29,8 @@ _TREAT = frozenset({"breaching", "notBreaching", "ignore", "missing"})
 _CATALOGUE = {path.name: path for path in paths.ALL}
 
 
-class FleetError(ValueError):
-    """The fleet description is invalid; the message names the key and what is expected.
-
-    Example:
-        >>> try:
-        ...     parse_fleet({"environment": "staging", "alert_topic": "arn:aws:sns:x", "functions": []})
-        ... except FleetError as error:
-        ...     print(error)
-        fleet.environment must be dev, preprod or prod, not 'staging'
-    """
+FleetError = ConfigurationError
+"""``render``'s older name of :class:`xray_exclusive.ConfigurationError`: the fleet description is invalid."""
 
 
 @dataclass(frozen=True)

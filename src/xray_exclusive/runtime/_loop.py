@@ -264,6 +264,7 @@ class Runtime:
         deadline_at = state.deadline_at
         monotonic = time.monotonic
         pull = chunks.__next__
+        write = stream.write
         while True:
             if monotonic() >= deadline_at:
                 self._end(chunks, state, "deadline")
@@ -273,7 +274,7 @@ class Runtime:
                 state.in_next = True  # the watchdog may interrupt the generator only while it runs
                 chunk = pull()
                 state.in_next = False
-                data = encode_chunk(chunk)
+                data = chunk if type(chunk) is bytes else encode_chunk(chunk)  # bytes: encode_chunk's own
             except StopIteration:
                 state.in_next = False
                 break
@@ -291,7 +292,7 @@ class Runtime:
                 error = self._stream_error(request_id, exc)
                 break
             try:
-                stream.write(data)
+                write(data)
             except (OSError, RuntimeAPIError) as exc:
                 self._broken(chunks, state, stream, exc)
                 return

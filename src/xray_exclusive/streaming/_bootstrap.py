@@ -26,6 +26,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 from opentelemetry.sdk.trace.sampling import ALWAYS_ON, ParentBased, Sampler
 
 from .. import _config_values, _emf, _env
+from ..exceptions import StreamingConfigurationError as ConfigurationError
 from ._attach import mark_own
 from ._deferred import DeferredOTLPExporter, lambda_resource
 from ._export import AccountingSpanProcessor, FailFastExporter, LossReporter
@@ -61,17 +62,6 @@ MAX_EXPORT_BATCH_SIZE = 64
 EXPORT_TIMEOUT_S = 0.5
 """Per-request timeout (s). Below the exporter's first backoff (0.8 s): a refused or 503 is not retried."""
 INSTRUMENTATION_NAME = "xray_exclusive.streaming"
-
-
-class ConfigurationError(RuntimeError):
-    """The process is set up in a way that breaks streaming traces; the message names the fix.
-
-    Example:
-        >>> raise ConfigurationError("OTEL_SERVICE_NAME is not set")
-        Traceback (most recent call last):
-        ...
-        xray_exclusive.streaming._bootstrap.ConfigurationError: OTEL_SERVICE_NAME is not set
-    """
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,10 +5,17 @@ and is detached before the chunk is handed to the consumer (the runtime). A
 ``start_as_current_span`` across a ``yield`` would leak the span into the
 consumer, fail to detach when the generator is closed from another context,
 and then make the next invocation's extraction ignore ``_X_AMZN_TRACE_ID``.
+
+A sync stream gets one :class:`contextvars.Context` of its own, copied from the caller's when the stream
+starts, with the stream's span and backend made current inside it once; each step (``send``, ``throw``,
+``close``) runs in it with ``Context.run``: one C call per chunk instead of an attach/detach pair, and
+whatever a step sets (a span current across a ``yield``) stays in the stream's context, never the caller's.
+An async stream attaches and detaches around each step (its steps run in the task's context).
 """
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import inspect
 from collections.abc import AsyncGenerator, AsyncIterable, Callable, Generator, Iterable, Mapping
@@ -59,6 +66,16 @@ class _Connection:
         )
         self.context = trace.set_span_in_context(self.span, parent)
         self.backend = OTelBackend(tracer.tracer)
+
+    def own_context(self) -> Callable[..., Any]:
+        """A copy of the caller's context with the span and backend current in it: its ``run``."""
+        run = contextvars.copy_context().run
+        run(self._make_current)
+        return run
+
+    def _make_current(self) -> None:  # inside the stream's own context: never detached, dropped with it
+        otel_context.attach(self.context)
+        STREAM_BACKEND.set(self.backend)
 
     def enter(self) -> tuple[object, Any]:
         self.steps += 1
@@ -115,6 +132,14 @@ def _attributes(attributes: Mapping[str, object] | None, name: str = "sse_stream
     return clean
 
 
+def _throw(inner: Generator[T, Any, Any], exc: BaseException) -> T:
+    chunk = inner.throw(exc)
+    if isinstance(exc, DISCONNECT_ERRORS):  # swallowed, but the client is gone
+        inner.close()
+        raise exc
+    return chunk
+
+
 def _sync(
     inner: Generator[T, Any, Any],
     name: str,
@@ -124,34 +149,31 @@ def _sync(
 ) -> Generator[T, Any, Any]:
     connection = _Connection(tracer or get_streaming_tracer(), name, headers, attributes)
     try:
+        run = connection.own_context()  # each step runs in the stream's context: see the module's docstring
+        send = inner.send
         sent: Any = None
         thrown: BaseException | None = None
+        steps = 0
         while True:
-            tokens = connection.enter()
+            if steps < 2:
+                steps += 1
+                if steps == 2:  # the first chunk is out: build the exporter in the background, off the stream
+                    warm_exporter(connection.tracer.exporter)
             try:
                 if thrown is None:
-                    chunk = inner.send(sent)
+                    chunk = run(send, sent)
                 else:
                     exc, thrown = thrown, None
-                    chunk = inner.throw(exc)
-                    if isinstance(exc, DISCONNECT_ERRORS):  # swallowed, but the client is gone
-                        inner.close()
-                        raise exc
+                    chunk = run(_throw, inner, exc)
             except StopIteration as stop:
                 return stop.value
             except BaseException as exc:
-                connection.failed(exc)
+                run(connection.failed, exc)
                 raise
-            finally:
-                connection.leave(tokens)
             try:
                 sent = yield chunk
             except GeneratorExit:
-                tokens = connection.enter()
-                try:
-                    inner.close()
-                finally:
-                    connection.leave(tokens)
+                run(inner.close)
                 connection.closed_early()
                 raise
             except BaseException as exc:  # thrown in by the consumer: the inner generator sees it

@@ -1,0 +1,126 @@
+"""Every error xray-exclusive raises on purpose, in one tree.
+
+Each class also subclasses the builtin its users have always caught, so an
+``except ValueError`` or ``except RuntimeError`` written before this tree
+existed still catches it:
+
+```text
+XrayExclusiveError (Exception)
+├── ConfigurationError (ValueError)
+│   ├── StreamingConfigurationError (RuntimeError)
+│   └── MissingExtraError (RuntimeError)
+└── CollectorError (RuntimeError)
+```
+
+Where each one is raised, and the older names that are the same class:
+
+* ``ConfigurationError``: an invalid argument, environment variable,
+  ``[tool.xray-exclusive]`` table or fleet file. Also importable as
+  ``xray_exclusive.canary.ConfigurationError``, ``xray_exclusive.check.ConfigError``
+  and ``xray_exclusive.render.FleetError`` (the same class, not subclasses).
+* ``StreamingConfigurationError``: ``get_streaming_tracer()`` refuses a process
+  setup that breaks streaming traces. Also importable as
+  ``xray_exclusive.streaming.ConfigurationError``.
+* ``MissingExtraError``: a backend named by ``failure_path(backend=...)`` or
+  ``XRAY_EXCLUSIVE_BACKEND`` needs an extra that is not installed.
+* ``CollectorError``: ``xray-exclusive collect`` cannot start (a port in use,
+  a non-loopback address, no collector binary). Also importable as
+  ``xray_exclusive.devtools.CollectorError``.
+
+What is not here: errors about data, not setup, stay beside their parsers and
+keep their builtin base (``trace_header.TraceHeaderError``, the SSE parser's
+``SSEError``, ``check``'s ``HclError``, ``devtools``' ``BodyTooLarge``, the
+canary's ``PermanentError`` and ``StateError``). The user's own exceptions are
+never wrapped: ``failure_path`` re-raises them untouched.
+
+Example:
+    >>> from xray_exclusive import ConfigurationError, XrayExclusiveError
+    >>> from xray_exclusive.check import CheckConfig
+    >>> try:
+    ...     CheckConfig(select=("XE999",))
+    ... except XrayExclusiveError as error:
+    ...     print(type(error).__name__, isinstance(error, ValueError))
+    ConfigurationError True
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CollectorError",
+    "ConfigurationError",
+    "MissingExtraError",
+    "StreamingConfigurationError",
+    "XrayExclusiveError",
+]
+
+
+class XrayExclusiveError(Exception):
+    """The base of every error the library raises on purpose: ``except XrayExclusiveError`` catches them all.
+
+    Example:
+        >>> from xray_exclusive import XrayExclusiveError
+        >>> from xray_exclusive.render import parse_fleet
+        >>> try:
+        ...     parse_fleet({})
+        ... except XrayExclusiveError as error:
+        ...     print(error)
+        fleet: `environment` is required
+    """
+
+
+class ConfigurationError(XrayExclusiveError, ValueError):
+    """The configuration is invalid: an argument, a variable, a ``pyproject.toml`` table or a fleet file.
+
+    The message names the variable, argument or key and what is expected. The
+    canary's ``ConfigurationError``, the checker's ``ConfigError`` and
+    ``render``'s ``FleetError`` are this same class under their older names.
+
+    Example:
+        >>> from xray_exclusive import ConfigurationError
+        >>> from xray_exclusive.canary import CanaryConfig
+        >>> try:
+        ...     CanaryConfig.from_env({"CANARY_LOSS_THRESHOLD": "2"})
+        ... except ConfigurationError as error:
+        ...     print(error)
+        CANARY_LOSS_THRESHOLD='2' is invalid: not a ratio between 0 and 1: '2'
+    """
+
+
+class StreamingConfigurationError(ConfigurationError, RuntimeError):
+    """The process is set up in a way that breaks streaming traces; the message names the fix.
+
+    Raised by ``get_streaming_tracer()`` (``xray_exclusive.streaming.ConfigurationError``
+    is this class). A ``RuntimeError`` too, as it always was.
+
+    Example:
+        >>> raise StreamingConfigurationError("OTEL_SERVICE_NAME is not set")
+        Traceback (most recent call last):
+        ...
+        xray_exclusive.exceptions.StreamingConfigurationError: OTEL_SERVICE_NAME is not set
+    """
+
+
+class MissingExtraError(ConfigurationError, RuntimeError):
+    """A feature asked for needs an optional extra that is not installed; the message gives the ``pip`` line.
+
+    A ``RuntimeError`` too, as it always was.
+
+    Example:
+        >>> issubclass(MissingExtraError, ConfigurationError), issubclass(MissingExtraError, RuntimeError)
+        (True, True)
+    """
+
+
+class CollectorError(XrayExclusiveError, RuntimeError):
+    """The local collector cannot start (a port in use, a non-loopback address, no binary); says what to do.
+
+    ``xray_exclusive.devtools.CollectorError`` is this class.
+
+    Example:
+        >>> from xray_exclusive.devtools import Collector
+        >>> try:
+        ...     Collector(host="0.0.0.0")
+        ... except CollectorError as error:
+        ...     print(error)
+        the local collector listens on loopback only, not on '0.0.0.0'
+    """
