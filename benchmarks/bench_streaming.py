@@ -76,20 +76,11 @@ def import_times(runs: int = 11) -> dict[str, float]:
             "from xray_exclusive.streaming import get_streaming_tracer; get_streaming_tracer(route='udp')"
         ),
     }
-    env = dict(
-        os.environ,
-        OTEL_SERVICE_NAME="bench",
-        AWS_LAMBDA_FUNCTION_NAME="bench",
-        AWS_REGION="eu-west-1",
-        AWS_LAMBDA_FUNCTION_VERSION="$LATEST",
-        AWS_LAMBDA_LOG_STREAM_NAME="s",
-        AWS_LAMBDA_FUNCTION_MEMORY_SIZE="512",
-    )
-    env.pop("POWERTOOLS_SERVICE_NAME", None)
-    return wall_ms(statements, runs, env)
+    return wall_ms(statements, runs, _lambda_env())
 
 
 def _lambda_env(**extra: str) -> dict[str, str]:
+    """A Lambda function's environment (INIT: no trace header unless ``extra`` gives one)."""
     env = dict(
         os.environ,
         OTEL_SERVICE_NAME="bench",
@@ -98,7 +89,6 @@ def _lambda_env(**extra: str) -> dict[str, str]:
         AWS_LAMBDA_FUNCTION_VERSION="$LATEST",
         AWS_LAMBDA_LOG_STREAM_NAME="s",
         AWS_LAMBDA_FUNCTION_MEMORY_SIZE="512",
-        _X_AMZN_TRACE_ID=_header(True),
         **extra,
     )
     env.pop("POWERTOOLS_SERVICE_NAME", None)
@@ -174,7 +164,7 @@ def first_byte_times(runs: int = 11, gap_s: float = 0.0) -> dict[str, tuple[floa
     from tests.otlp_receiver import OTLPReceiver
 
     receiver = OTLPReceiver(keep=False)
-    env = _lambda_env(OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=receiver.endpoint)
+    env = _lambda_env(OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=receiver.endpoint, _X_AMZN_TRACE_ID=_header(True))
     samples: dict[str, list[tuple[float, float]]] = {"ours": [], "raw": []}
     for _ in range(runs):
         for name, code in (("ours", FIRST_BYTE_OURS), ("raw", FIRST_BYTE_RAW)):

@@ -145,7 +145,7 @@ Example:
 _default: TracingBackend | None = None
 _default_lock = _thread.allocate_lock()
 _env_read = False
-_auto: dict[str, TracingBackend] = {}
+_auto: TracingBackend | None = None  # the automatic choice, built on first use
 
 STREAM_BACKEND: ContextVar[TracingBackend | None] = ContextVar("xray_exclusive_stream_backend", default=None)
 """Set by a traced stream for each of its steps: ``failure_path`` then uses OpenTelemetry there."""
@@ -212,10 +212,10 @@ def _automatic() -> TracingBackend:
     equal), and costs less: 0.45x the hand-written Powertools failure path,
     where serialising through the SDK's models costs 0.70x.
     """
-    name = "native"
-    backend = _auto.get(name)
+    global _auto
+    backend = _auto
     if backend is None:
-        backend = _auto[name] = resolve_backend(name)
+        backend = _auto = resolve_backend("native")
     return backend
 
 

@@ -20,12 +20,12 @@ The structure follows CloudWatch's EMF specification::
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from typing import Protocol
 
 from . import _cw_names, _env
+from ._fastenv import BYTES_ENVIRON
 from .bounded import LazyLogger
 from .paths import LAMBDA_DIMENSION, FailurePath
 
@@ -57,10 +57,8 @@ class StdoutSink:
 
 
 _dimension_cache: tuple[object, str] = (None, "")
-# os.environ's own bytes mapping (POSIX), kept in step with every change made through os.environ: a lookup
-# there costs 50 ns instead of 2 µs. Used only to notice that a variable did not change since last time.
-_ENVIRON = getattr(os.environ, "_data", None)
-_ENVIRON = _ENVIRON if isinstance(_ENVIRON, dict) and getattr(os.environ, "encodekey", None) else None
+# Used only to notice that a variable did not change since last time.
+_ENVIRON = BYTES_ENVIRON
 _metrics_disabled: tuple[object, bool] = (None, False)
 
 

@@ -40,6 +40,7 @@ from ._backend import (
     set_default_backend,
 )
 from ._classification import Classification
+from ._headroom import LENDER, Headroom
 from .bounded import (
     Annotation,
     Frame,
@@ -175,36 +176,6 @@ def _valid_count(count: object) -> int | float:
     return 1
 
 
-class _Headroom:
-    """Extra recursion depth lent to a failure path's exit when the caller's recursion used it all up.
-
-    A ``RecursionError`` raised by the caller leaves ``__exit__`` next to the
-    limit, where recording it would raise again. The exit then raises the limit
-    by :data:`HEADROOM` frames for as long as it needs, and puts it back as soon
-    as the stack is shallow enough (at once, or at a later exit).
-    """
-
-    __slots__ = ("base", "pending", "users")
-
-    HEADROOM = 300
-
-    def __init__(self) -> None:
-        self.base = 0
-        self.users = 0
-        self.pending = False
-
-    def restore(self) -> None:
-        if self.users == 0 and self.pending:
-            try:
-                sys.setrecursionlimit(self.base)
-            except RecursionError:  # still too deep for the old limit: a later exit restores it
-                return
-            self.pending = False
-
-
-_HEADROOM = _Headroom()
-
-
 def _ours_failed(what: str, name: str, exc: BaseException) -> None:
     """Log a failure of the library's own tracing work; never raises, never formats user objects."""
     try:  # noqa: SIM105 - no context manager here: this must work one frame from the recursion limit
@@ -303,7 +274,7 @@ class FailurePathContext:
         # A RecursionError of the caller leaves no stack to record it with, and our own work can hit
         # the limit too: then borrow some depth (statements only, no call, so this works at the limit
         # itself), finish what is left (_exit resumes), and give the depth back as soon as possible.
-        headroom, borrowed = _HEADROOM, False
+        headroom, borrowed = LENDER, False
         for attempt in (0, 1):
             try:
                 if (attempt or exc_type is RecursionError) and not borrowed:
@@ -311,7 +282,7 @@ class FailurePathContext:
                         headroom.base = sys.getrecursionlimit()
                     headroom.users += 1
                     borrowed = True
-                    sys.setrecursionlimit(headroom.base + _Headroom.HEADROOM)
+                    sys.setrecursionlimit(headroom.base + Headroom.HEADROOM)
                     headroom.pending = True
                 self._exit(exc)
                 break

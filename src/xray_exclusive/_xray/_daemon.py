@@ -19,8 +19,8 @@ import _thread  # the lock alone: `threading` costs half a millisecond at cold s
 import os
 from typing import Any
 
+from .._fastenv import BYTES_ENVIRON as _ENVIRON
 from ..bounded import DOCUMENT_LIMIT_BYTES, LazyLogger
-from ._parent import _ENVIRON
 
 __all__ = ["DAEMON_ADDRESS", "DEFAULT_ADDRESS", "PROTOCOL_HEADER", "parse_address", "send"]
 
@@ -54,6 +54,8 @@ def parse_address(raw: str) -> tuple[str, int]:
         host, _, port = forms["udp"].rpartition(":")
     else:
         raise ValueError(f"{raw!r} is neither host:port nor 'tcp:host:port udp:host:port'")
+    if not port.isdigit():
+        raise ValueError(f"{raw!r} has no numeric port")
     number = int(port)
     if not host or not 0 < number < 65536:
         raise ValueError(f"{raw!r} has no host or no valid port")

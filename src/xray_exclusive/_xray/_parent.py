@@ -29,6 +29,7 @@ import sys
 from contextvars import ContextVar
 from typing import Any, NamedTuple
 
+from .._fastenv import BYTES_ENVIRON
 from ..bounded import LazyLogger
 
 __all__ = [
@@ -88,21 +89,7 @@ def _lambda_parent(raw: str | None, key: object) -> Parent | None:
     return parent
 
 
-def _bytes_environ() -> Any:
-    """``os.environ``'s own bytes mapping (POSIX): a lookup there costs 50 ns instead of 2 µs.
-
-    ``os.environ`` keeps it in step with every change made through it
-    (``monkeypatch.setenv`` included). Where it is missing, ``None``: the
-    slower public mapping is read instead.
-    """
-    data = getattr(os.environ, "_data", None)
-    encodekey = getattr(os.environ, "encodekey", None)
-    if isinstance(data, dict) and encodekey is not None and encodekey("PATH") == b"PATH":
-        return data
-    return None
-
-
-_ENVIRON = _bytes_environ()
+_ENVIRON = BYTES_ENVIRON
 _B_TRUE = frozenset(v.encode() for v in _TRUE)
 _B_FALSE = frozenset(v.encode() for v in _FALSE)
 

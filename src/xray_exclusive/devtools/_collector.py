@@ -20,6 +20,7 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
+from .._xray._daemon import PROTOCOL_HEADER
 from ..exceptions import CollectorError
 from . import _limits
 from ._assets import browser_client_path
@@ -30,7 +31,7 @@ __all__ = ["Collector", "CollectorError", "Trace", "TraceStore"]
 
 _logger = logging.getLogger("xray_exclusive.devtools")
 
-UDP_HEADER = b'{"format":"json","version":1}'
+UDP_HEADER = PROTOCOL_HEADER.rstrip(b"\n")
 MAX_DATAGRAM = 65_535
 MAX_OTLP_BODY = 16 * 1024 * 1024
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")

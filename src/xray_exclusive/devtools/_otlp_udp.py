@@ -18,11 +18,13 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from .._xray._daemon import PROTOCOL_HEADER
+
 __all__ = ["OTLP_PREFIXES", "receive_otlp_datagram", "split_otlp_datagram"]
 
 _logger = logging.getLogger("xray_exclusive.devtools")
 
-_HEADER = b'{"format":"json","version":1}'
+_HEADER = PROTOCOL_HEADER.rstrip(b"\n")
 OTLP_PREFIXES = (b"T1S", b"T1U")
 """Sampled and unsampled spans, as AWS's ``OTLPUdpSpanExporter`` marks them."""
 

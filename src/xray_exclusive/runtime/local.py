@@ -330,13 +330,12 @@ class LocalRuntimeAPI:
         record.timed_out = True
         if not record.chunks:
             record.kind, record.status = "error", 200
-            record.body = json.dumps(
+            record.body = _compact(
                 {
                     "errorMessage": f"RequestId: {request_id} Error: Task timed out",
                     "errorType": "Sandbox.Timedout",
-                },
-                separators=(",", ":"),
-            ).encode()
+                }
+            )
         record.done.set()
 
     def _runtime_exited(self, request_id: str) -> None:
@@ -344,13 +343,12 @@ class LocalRuntimeAPI:
         if record is None or record.done.is_set() or record.kind:
             return
         record.kind, record.status = "error", 200
-        record.body = json.dumps(
+        record.body = _compact(
             {
                 "errorMessage": f"RequestId: {request_id} Error: Runtime exited without providing a reason",
                 "errorType": "Runtime.ExitError",
-            },
-            separators=(",", ":"),
-        ).encode()
+            }
+        )
         record.done.set()
 
     def _init_failed(self, headers: dict[str, str], body: bytes) -> None:
@@ -399,17 +397,24 @@ def _function_timeout() -> float:
     return float(os.environ.get("AWS_LAMBDA_FUNCTION_TIMEOUT") or 300)
 
 
-def _too_large_for_caller(limit: int) -> bytes:
-    document = {
-        "errorType": "Function.ResponseSizeTooLarge",
-        "errorMessage": f"Response payload size exceeded maximum allowed payload size ({limit} bytes).",
-    }
+def _compact(document: dict[str, str]) -> bytes:
+    """An error document as the service writes it: compact JSON, keys in the service's order."""
     return json.dumps(document, separators=(",", ":")).encode()
+
+
+def _too_large_for_caller(limit: int) -> bytes:
+    return _compact(
+        {
+            "errorType": "Function.ResponseSizeTooLarge",
+            "errorMessage": f"Response payload size exceeded maximum allowed payload size ({limit} bytes).",
+        }
+    )
 
 
 def _too_large_for_runtime(limit: int) -> bytes:
-    document = {
-        "errorMessage": f"Exceeded maximum allowed payload size ({limit} bytes).",
-        "errorType": "RequestEntityTooLarge",
-    }
-    return json.dumps(document, separators=(",", ":")).encode()
+    return _compact(
+        {
+            "errorMessage": f"Exceeded maximum allowed payload size ({limit} bytes).",
+            "errorType": "RequestEntityTooLarge",
+        }
+    )

@@ -13,8 +13,8 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 
+from .._headroom import LENDER, Headroom
 from ..bounded import truncate_message
-from ..failure import _HEADROOM, _Headroom
 
 __all__ = ["ours_failed", "run_steps"]
 
@@ -50,7 +50,7 @@ def run_steps(
         >>> done
         [1]
     """
-    headroom, borrowed, i = _HEADROOM, False, 0
+    headroom, borrowed, i = LENDER, False, 0
     wanted = isinstance(caller, RecursionError)
     try:
         while i < len(steps):
@@ -61,7 +61,7 @@ def run_steps(
                         headroom.base = sys.getrecursionlimit()
                     headroom.users += 1
                     borrowed = True
-                    sys.setrecursionlimit(headroom.base + _Headroom.HEADROOM)
+                    sys.setrecursionlimit(headroom.base + Headroom.HEADROOM)
                     headroom.pending = True
                 steps[i][1]()
             except RecursionError as ours:

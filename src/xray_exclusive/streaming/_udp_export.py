@@ -38,6 +38,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from .. import _env
+from .._xray._daemon import DEFAULT_ADDRESS, PROTOCOL_HEADER, parse_address
 from ._export import FailFastExporter
 
 if TYPE_CHECKING:
@@ -62,13 +63,11 @@ __all__ = [
 
 _logger = logging.getLogger("xray_exclusive.streaming")
 
-PROTOCOL_HEADER = b'{"format":"json","version":1}\n'
-"""The X-Ray daemon's header line, the same as for segment documents."""
 SAMPLED_PREFIX = b"T1S"
 """Marks a datagram of sampled spans (``FORMAT_OTEL_SAMPLED_TRACES_BINARY_PREFIX`` in AWS's exporter)."""
 UNSAMPLED_PREFIX = b"T1U"
 """Marks a datagram of unsampled spans (``FORMAT_OTEL_UNSAMPLED_TRACES_BINARY_PREFIX``)."""
-DEFAULT_DAEMON_ADDRESS = "127.0.0.1:2000"
+DEFAULT_DAEMON_ADDRESS = DEFAULT_ADDRESS
 """Where the daemon listens when ``AWS_XRAY_DAEMON_ADDRESS`` is unset (AWS's exporter's default too)."""
 MAX_DATAGRAM_BYTES = 65_507
 """The most an IPv4 UDP datagram carries; ``sendto`` refuses more (``EMSGSIZE``)."""
@@ -99,7 +98,7 @@ def resolve_route(route: str | None) -> str:
 
 
 def parse_daemon_address(value: str) -> tuple[str, int]:
-    """``host:port`` from ``AWS_XRAY_DAEMON_ADDRESS``'s forms: ``h:p``, ``udp://h:p``, ``tcp:h:p udp:h:p``.
+    """``host:port`` from ``AWS_XRAY_DAEMON_ADDRESS``'s forms (``h:p``, ``tcp:h:p udp:h:p``) or ``udp://h:p``.
 
     Raises ``ValueError`` for anything else.
 
@@ -110,21 +109,13 @@ def parse_daemon_address(value: str) -> tuple[str, int]:
         ('127.0.0.2', 2001)
     """
     text = value.strip()
-    parts = text.split()
-    if len(parts) > 1:
-        udp = [p for p in parts if p.lower().startswith("udp:")]
-        if len(udp) != 1:
-            raise ValueError(f"not a daemon address: {value!r}")
-        text = udp[0]
-    lowered = text.lower()
-    if lowered.startswith("udp://"):
-        text = text[6:]
-    elif lowered.startswith("udp:"):
-        text = text[4:]
-    host, sep, port = text.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValueError(f"not a daemon address (host:port): {value!r}")
-    return host.strip("[]"), int(port)
+    if text.lower().startswith("udp://"):  # this exporter's own endpoint form
+        text = text[len("udp://") :]
+    try:
+        host, port = parse_address(text)  # the X-Ray daemon's forms, read as the X-Ray SDK reads them
+    except ValueError:
+        raise ValueError(f"not a daemon address (host:port): {value!r}") from None
+    return host.strip("[]"), port
 
 
 def daemon_endpoint(endpoint: str | None) -> str:
