@@ -2,7 +2,8 @@
 
 Run: ``nox -s bench`` or ``python benchmarks/bench_check.py``. Both run as fresh processes pinned to one
 core (``taskset -c 0``; ruff's thread pool also set to one thread), median of ``BENCH_REPEATS`` runs,
-interleaved. Ruff is the anchor for what users tolerate from a linter in CI and pre-commit.
+interleaved. Ruff is the anchor for what users tolerate from a linter in CI and pre-commit. Then start-up
+alone: both tools on an empty directory. Real repositories: ``benchmarks/bench_check_repos.py``.
 """
 
 from __future__ import annotations
@@ -145,12 +146,15 @@ def timed(command: list[str], env: dict[str, str]) -> tuple[float, int]:
 
 
 def main() -> int:
+    """The two synthetic repositories, then start-up alone (an empty directory)."""
     ruff = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
     pin = ["taskset", "-c", "0"] if shutil.which("taskset") else []
     env = {**os.environ, "RAYON_NUM_THREADS": "1"}
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # a developer's machine keeps bytecode caches
     for title, template in (("Lambda modules", MODULE), ("modules importing nothing of interest", PLAIN)):
         run_one(title, template, ruff, pin, env)
+    with tempfile.TemporaryDirectory() as empty:
+        measure("start-up (an empty directory)", Path(empty), ruff, pin, env, files=0)
     return 0
 
 
@@ -160,54 +164,61 @@ def run_one(title: str, template: str, ruff: str | None, pin: list[str], env: di
         root.mkdir()
         build(root, template)
         lines = sum(len(p.read_text().splitlines()) for p in root.rglob("*.py"))
-        commands = {
-            "xray-exclusive check": [
-                *pin,
-                sys.executable,
-                "-m",
-                "xray_exclusive.check",
-                "--format",
-                "json",
-                str(root),
-            ],
-        }
-        if ruff:
-            commands["ruff check (defaults)"] = [
-                *pin,
-                ruff,
-                "check",
-                "--isolated",
-                "--no-cache",
-                "--quiet",
-                str(root),
-            ]
-            commands["ruff check (E,F,W,B,UP,SIM)"] = [
-                *pin,
-                ruff,
-                "check",
-                "--isolated",
-                "--no-cache",
-                "--quiet",
-                "--select",
-                "E,F,W,B,UP,SIM",
-                str(root),
-            ]
-        samples: dict[str, list[float]] = {name: [] for name in commands}
-        codes: dict[str, int] = {}
-        for _ in range(RUNS):
-            for name, command in commands.items():
-                seconds, codes[name] = timed(command, env)
-                samples[name].append(seconds)
-        print(f"check: {FILES} {title}, {lines:,} lines, one core{' (taskset -c 0)' if pin else ''}")
-        ours = statistics.median(samples["xray-exclusive check"])
-        for name, values in samples.items():
-            median = statistics.median(values)
-            ratio = f"{median / ours:5.2f}x ours" if name != "xray-exclusive check" else "          "
-            rate = FILES / median
-            print(f"  {name:<28} {median * 1000:8.0f} ms  {rate:8,.0f} files/s  {ratio}  exit {codes[name]}")
-        if not ruff:
-            print("  ruff not installed: no anchor (pip install ruff)")
+        measure(f"{FILES} {title}, {lines:,} lines", root, ruff, pin, env, files=FILES)
         in_process(root)
+
+
+def measure(
+    title: str, root: Path, ruff: str | None, pin: list[str], env: dict[str, str], files: int
+) -> None:
+    """``check`` and ruff on ``root``, fresh processes, interleaved; medians, files/s, the ratio."""
+    commands = {
+        "xray-exclusive check": [
+            *pin,
+            sys.executable,
+            "-m",
+            "xray_exclusive.check",
+            "--format",
+            "json",
+            str(root),
+        ],
+    }
+    if ruff:
+        commands["ruff check (defaults)"] = [
+            *pin,
+            ruff,
+            "check",
+            "--isolated",
+            "--no-cache",
+            "--quiet",
+            str(root),
+        ]
+        commands["ruff check (E,F,W,B,UP,SIM)"] = [
+            *pin,
+            ruff,
+            "check",
+            "--isolated",
+            "--no-cache",
+            "--quiet",
+            "--select",
+            "E,F,W,B,UP,SIM",
+            str(root),
+        ]
+    samples: dict[str, list[float]] = {name: [] for name in commands}
+    codes: dict[str, int] = {}
+    for _ in range(RUNS):
+        for name, command in commands.items():
+            seconds, codes[name] = timed(command, env)
+            samples[name].append(seconds)
+    print(f"check: {title}, {files:,} files, one core{' (taskset -c 0)' if pin else ''}")
+    ours = statistics.median(samples["xray-exclusive check"])
+    for name, values in samples.items():
+        median = statistics.median(values)
+        ratio = f"{median / ours:5.2f}x ours" if name != "xray-exclusive check" else "          "
+        rate = files / median
+        print(f"  {name:<28} {median * 1000:8.1f} ms  {rate:8,.0f} files/s  {ratio}  exit {codes[name]}")
+    if not ruff:
+        print("  ruff not installed: no anchor (pip install ruff)")
 
 
 def in_process(root: Path) -> None:

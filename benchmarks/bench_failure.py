@@ -43,9 +43,11 @@ class Unbuffered:
 
 
 COLD_OURS = """
-from xray_exclusive import failure_path, paths
+from xray_exclusive import FailurePath, failure_path
+CIRCUIT_BREAKER_LOAD = FailurePath("circuit_breaker_load", "CircuitBreakerPersistenceFailure",
+                                   "SentimentAnalyzer/Reliability", {"Operation": "load"})
 try:
-    with failure_path(paths.CIRCUIT_BREAKER_LOAD):
+    with failure_path(CIRCUIT_BREAKER_LOAD):
         raise ConnectionError("dynamodb unreachable")
 except ConnectionError:
     pass
@@ -88,7 +90,9 @@ def import_times(runs: int = 15) -> dict[str, float]:
     statements = {
         "bare interpreter": "pass",
         "import xray_exclusive": "import xray_exclusive",
-        "from xray_exclusive import failure_path, paths": "from xray_exclusive import failure_path, paths",
+        "from xray_exclusive import FailurePath, failure_path": (
+            "from xray_exclusive import FailurePath, failure_path"
+        ),
         "import aws_lambda_powertools": "import aws_lambda_powertools",
         "from aws_lambda_powertools import Tracer": "from aws_lambda_powertools import Tracer",
         "json + logging (what the Lambda runtime already loaded)": "import json, logging",
@@ -103,11 +107,16 @@ def main() -> int:
     from aws_lambda_powertools.tracing import Tracer
     from botocore.exceptions import ClientError
 
-    from xray_exclusive import failure_path, paths
+    from xray_exclusive import FailurePath, failure_path
 
     tracer = Tracer(auto_patch=False)
     provider = tracer.provider
-    path = paths.CIRCUIT_BREAKER_LOAD
+    path = FailurePath(
+        "circuit_breaker_load",
+        "CircuitBreakerPersistenceFailure",
+        "SentimentAnalyzer/Reliability",
+        {"Operation": "load"},
+    )
     response: Any = {
         "Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"},
         "ResponseMetadata": {"HTTPStatusCode": 400},

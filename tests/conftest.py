@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 # Handler modules the runtime tests import in a subprocess (LAMBDA_TASK_ROOT); not test modules.
-collect_ignore = ["runtime_handlers.py", "runtime_broken_handler.py"]
+collect_ignore = ["runtime_handlers.py", "runtime_broken_handler.py", "streaming_runtime_handlers.py"]
 # Deliberately broken Lambda code for the checker's tests; never imported.
 collect_ignore_glob = ["fixtures/*"]
 
@@ -147,11 +147,14 @@ def outside_lambda(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def emf_lines(text: str) -> list[dict[str, Any]]:
-    """Every EMF document in captured stdout."""
+    """Every EMF document in captured stdout, each checked to be a line the metric catalogue declares."""
+    from tests import emf_spec
+
     docs = []
     for line in text.splitlines():
         if line.startswith('{"_aws"'):
             docs.append(json.loads(line))
+            emf_spec.catalogued(docs[-1])
     return docs
 
 

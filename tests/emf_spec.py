@@ -17,7 +17,12 @@ from __future__ import annotations
 import math
 import re
 import time
+from collections.abc import Iterable
 from typing import Any
+
+from xray_exclusive import _metrics
+from xray_exclusive._metrics import Metric
+from xray_exclusive.paths import FailurePath
 
 UNITS = {
     "Seconds",
@@ -108,3 +113,30 @@ def validate(doc: dict[str, Any]) -> None:
                 assert 1 <= len(value) <= 100 and all(_is_number(v) for v in value), f"bad values {value!r}"
             else:
                 assert _is_number(value), f"metric {name!r} must reference a number, got {value!r}"
+
+
+def catalogued(doc: dict[str, Any], paths: Iterable[FailurePath] = ()) -> Metric:
+    """The catalogue entry (``xray_exclusive._metrics``) of an EMF line: namespace, name, unit, dimensions.
+
+    A failure path's line matches the ``FAILURE_PATH`` family (unit, ``Lambda`` first) and, when ``paths``
+    are given, one of them exactly (metric, dimensions, and its namespace when it names one). Raises
+    AssertionError for a line the catalogue does not declare.
+    """
+    [directive] = doc["_aws"]["CloudWatchMetrics"]
+    [definition] = directive["Metrics"]
+    [dimensions] = directive["Dimensions"]
+    seen = (directive["Namespace"], definition["Name"], definition.get("Unit"), tuple(dimensions))
+    for metric in _metrics.CATALOGUE:
+        if metric.source == "EMF" and (metric.namespace, metric.name, metric.unit, metric.dimensions) == seen:
+            return metric
+    family = _metrics.FAILURE_PATH
+    assert seen[2] == family.unit and seen[3][:1] == (_metrics.LAMBDA_DIMENSION,), f"not catalogued: {seen}"
+    given = list(paths)
+    if not given:
+        return _metrics.failure_path_metric(seen[1], seen[0], seen[3][1:])
+    for path in given:
+        if (path.metric, (_metrics.LAMBDA_DIMENSION, *path.dimensions)) == seen[1::2] and (
+            path.namespace in (None, seen[0])
+        ):
+            return _metrics.failure_path_metric(path.metric, seen[0], tuple(path.dimensions))
+    raise AssertionError(f"{seen} is none of the failure paths {[p.name for p in given]}")

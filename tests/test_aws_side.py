@@ -20,10 +20,11 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from tests import example_paths as paths
 from tests.aws_side import Collector, MotoXRay
 from tests.conftest import FUNCTION_NAME, TRACE_PARENT, _reset_tracing, new_root, trace_header
 from tests.test_failure import client_error
-from xray_exclusive import failure_path, paths
+from xray_exclusive import failure_path
 from xray_exclusive.bounded import MESSAGE_LIMIT
 
 pytestmark = pytest.mark.slow

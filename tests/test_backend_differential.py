@@ -20,8 +20,9 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from tests import example_paths as paths
 from tests.conftest import PROTOCOL_HEADER, TRACE_PARENT, XRayDaemon
-from xray_exclusive import FailurePath, failure_path, http_subsegment, paths, set_default_backend
+from xray_exclusive import FailurePath, failure_path, http_subsegment, set_default_backend
 from xray_exclusive._backend import resolve_backend
 
 HEX16 = re.compile(r"[0-9a-f]{16}\Z")

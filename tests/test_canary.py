@@ -221,7 +221,7 @@ def test_healthy_run_end_to_end(aws: dict[str, Any]) -> None:
     assert result.cloudwatch.found and result.cloudwatch.seconds_to_visible == 90
     # The health metrics really are in CloudWatch.
     health = aws["admin"]["cloudwatch"].get_metric_statistics(
-        Namespace="XRayExclusive/Canary",
+        Namespace="XrayExclusive/Canary",
         MetricName="CanaryHealth",
         StartTime=clock.start - 600,
         EndTime=time.time() + 600,
@@ -230,7 +230,7 @@ def test_healthy_run_end_to_end(aws: dict[str, Any]) -> None:
     )["Datapoints"]
     assert [p["Maximum"] for p in health] == [1.0]
     item = aws["admin"]["dynamodb"].get_item(
-        TableName="canary-state", Key={"pk": {"S": "canary#XRayExclusive/Canary"}}
+        TableName="canary-state", Key={"pk": {"S": "canary#XrayExclusive/Canary"}}
     )
     assert item["Item"]["consecutive_failures"] == {"N": "0"}
     assert result.alerts == [] and sns_messages(aws) == []
@@ -322,7 +322,7 @@ def test_partial_traces_are_degraded_not_success(aws: dict[str, Any]) -> None:
     assert result.xray.queries == 2  # a partial trace is asked for again
     assert result.status == "degraded"
     partial = aws["admin"]["cloudwatch"].get_metric_statistics(
-        Namespace="XRayExclusive/Canary",
+        Namespace="XrayExclusive/Canary",
         MetricName="canary.trace.partial",
         StartTime=clock.start - 600,
         EndTime=time.time() + 600,
@@ -620,7 +620,7 @@ def destination_datapoints(aws: dict[str, Any], clock: FakeClock, value: str) ->
     return [
         p["Sum"]
         for p in aws["admin"]["cloudwatch"].get_metric_statistics(
-            Namespace="XRayExclusive/Canary",
+            Namespace="XrayExclusive/Canary",
             MetricName="SegmentDestination",
             Dimensions=[{"Name": "Destination", "Value": value}],
             StartTime=clock.start - 600,

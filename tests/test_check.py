@@ -332,7 +332,11 @@ def test_sarif_output(monkeypatch: pytest.MonkeyPatch, capsys: Any, tmp_path: Pa
     warning = next(r for r in run["results"] if r["ruleId"] == "XE054")
     assert warning["level"] == "warning"
     assert run["invocations"][0]["executionSuccessful"] is True
-    _write(tmp_path, "broken.py", "from aws_xray_sdk.core import xray_recorder\ndef f(:\n")
+    _write(
+        tmp_path,
+        "broken.py",
+        "from aws_xray_sdk.core import xray_recorder\ndef f(:\n    xray_recorder.capture()\n",
+    )
     log = json.loads(sarif([], check([tmp_path], CheckConfig(root=tmp_path)).errors, "0"))
     _assert_sarif_2_1_0(log)
     assert log["runs"][0]["invocations"][0]["executionSuccessful"] is False
@@ -480,3 +484,95 @@ def test_xrays_own_otlp_endpoint_is_not_a_second_backend(tmp_path: Path) -> None
     )
     codes = [(f.line, f.code) for f in check([tmp_path], CheckConfig(select=("XE061",))).findings]
     assert codes == [(19, "XE061")]  # only the vendor's endpoint
+
+
+# -- the start-up shortcuts give what they replace, byte for byte ---------------------------------------
+
+
+@given(
+    st.lists(
+        st.dictionaries(
+            st.text(max_size=8),
+            st.one_of(st.text(max_size=30), st.integers(min_value=-(10**20), max_value=10**20)),
+            min_size=1,
+            max_size=7,
+        ),
+        max_size=4,
+    )
+)
+def test_the_json_output_is_json_dumps_byte_for_byte(items: list[dict[str, object]]) -> None:
+    from xray_exclusive.check._report import _dumps
+
+    assert _dumps(items) == json.dumps(items, indent=2)
+
+
+def test_the_json_output_falls_back_to_json_for_other_values() -> None:
+    from xray_exclusive.check._report import _dumps
+
+    others: list[list[dict[str, object]]] = [[{}], [{"a": None}], [{"a": True}], [{"a": 1.5}], [{"a": [1]}]]
+    for items in others:
+        assert _dumps(items) == json.dumps(items, indent=2)
+
+
+_ARGV_TOKENS = ["a", "b c", "", "--format", "json", "--format=sarif", "--format=x", "text", "-x", "--", "-"]
+
+
+@given(st.lists(st.sampled_from(_ARGV_TOKENS), max_size=6))
+def test_a_plain_check_command_line_parses_as_argparse_does(rest: list[str]) -> None:
+    from xray_exclusive.cli import _parser, _plain_check
+
+    argv = ["check", *rest]
+    fast = _plain_check(argv)
+    if fast is None:
+        return  # argparse parses it (usage, help and errors are argparse's own)
+    parsed = _parser("check").parse_args(argv)
+    for name in (
+        "command",
+        "paths",
+        "output_format",
+        "select",
+        "ignore",
+        "streaming",
+        "config",
+        "list_rules",
+        "rules_markdown",
+        "_run",
+    ):
+        assert getattr(fast, name) == getattr(parsed, name), name
+
+
+def test_only_a_plain_check_command_line_skips_argparse() -> None:
+    from xray_exclusive.cli import _plain_check
+
+    assert _plain_check(["check", "--format", "json", "src", "infra"]) is not None
+    assert _plain_check(["check"]) is not None
+    for argv in (
+        ["check", "--help"],
+        ["check", "src", "--format", "json"],  # an option after a path: argparse's business
+        ["check", "--form", "json"],  # an abbreviation
+        ["check", "--format", "yaml"],  # an invalid choice: argparse's message
+        ["check", "--select", "XE01"],
+        ["--version"],
+        ["check", "-"],
+    ):
+        assert _plain_check(argv) is None, argv
+
+
+def test_the_analysers_walk_is_ast_walk() -> None:
+    import ast
+
+    from xray_exclusive.check._python import _walk
+
+    tree = ast.parse(Path(__file__).read_text())
+    assert [id(n) for n in _walk(tree)] == [id(n) for n in ast.walk(tree)]
+
+
+_FRAGMENTS = ["OTEL_", "TRACES_SAMPLER", "EXPORTER_OTLP", "correlation_id", "generate_", "set_", "_path"]
+_FRAGMENTS += ["latency", "cache", "_logger", "AsyncContext", "ALWAYS_ON", "AlwaysOn", "x", " ", "\n"]
+
+
+@given(st.lists(st.sampled_from(_FRAGMENTS), max_size=8).map("".join))
+def test_the_grouped_word_test_is_the_plain_one(text: str) -> None:
+    from xray_exclusive.check._python import _ALWAYS, _has_always_word
+
+    assert _has_always_word(text) == any(word in text for word in _ALWAYS)

@@ -210,7 +210,11 @@ def test_six_hundred_chained_terms_are_analysed(tmp_path: Path) -> None:
 
 def test_a_tree_python_cannot_compile_is_one_error_and_the_run_goes_on(tmp_path: Path) -> None:
     terms = " + ".join("x" for _ in range(20000))
-    _write(tmp_path, "deep.py", f"from aws_xray_sdk.core import xray_recorder\nY = {terms}\n")
+    _write(
+        tmp_path,
+        "deep.py",
+        f"from aws_xray_sdk.core import xray_recorder\nY = {terms}\nxray_recorder.capture()\n",
+    )
     _write(tmp_path, "app.py", "from aws_xray_sdk.core.async_context import AsyncContext\nAsyncContext()\n")
     report = check([tmp_path], CheckConfig(root=tmp_path))
     assert [Path(e.path).name for e in report.errors] == ["deep.py"]

@@ -21,8 +21,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests import example_paths as paths
 from tests.conftest import TRACE_PARENT, trace_header
-from xray_exclusive import failure_path, paths
+from xray_exclusive import failure_path
 from xray_exclusive.devtools import Collector, CollectorError, TraceStore, render_html, render_text
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -11,9 +11,10 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests import example_paths as paths
 from tests.conftest import XRayDaemon
 from tests.test_bounded import anything
-from xray_exclusive import failure_path, paths
+from xray_exclusive import failure_path
 from xray_exclusive.bounded import DOCUMENT_LIMIT_BYTES
 
 HEADER = len(b'{"format":"json","version":1}\n')

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Any
 
 import pytest
 
 from tests import emf_spec
-from xray_exclusive import FailurePath, paths
-from xray_exclusive._emf import DEFAULT_NAMESPACE, emit_failure, render_line
+from tests import example_paths as paths
+from xray_exclusive import FailurePath, _metrics, failure_path
+from xray_exclusive._emf import DEFAULT_NAMESPACE, emf_line, emit_failure, render_line
+from xray_exclusive._env import CANARY_NAMESPACE
 
 
 class ListSink:
@@ -144,3 +147,106 @@ def test_failure_path_is_immutable_hashable_and_picklable() -> None:
         path.name = "other"  # type: ignore[misc]
     with pytest.raises(TypeError):
         path.dimensions["A"] = "c"  # type: ignore[index]
+
+
+# -- every line the library writes is one the catalogue declares -------------------------------------
+
+
+def test_failure_path_lines_match_the_catalogue(capsys: pytest.CaptureFixture[str]) -> None:
+    """Each example path through the real ``failure_path`` and stdout sink, and a path of a team's own."""
+    own = FailurePath("payment_capture", dimensions={"Provider": "stripe"})
+    for path in (*paths.ALL, own):
+        with pytest.raises(RuntimeError), failure_path(path):
+            raise RuntimeError("boom")
+        [doc] = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+        emf_spec.validate(doc)
+        metric = emf_spec.catalogued(doc, [path])
+        assert metric.namespace == (path.namespace or _metrics.FAILURE_PATHS_NAMESPACE)
+        assert metric.unit == _metrics.FAILURE_PATH.unit and metric.source == "EMF"
+
+
+def test_streaming_loss_lines_match_the_catalogue() -> None:
+    from xray_exclusive.streaming._export import LossReporter
+
+    sink = ListSink()
+    reporter = LossReporter(sink=sink, interval_s=0)
+    reporter.dropped("poll_cycle", queue_size=1500, total=1)
+    reporter.unexported(3, "http://localhost:4318/v1/traces", "connection refused")
+    docs = [json.loads(line) for line in sink.lines]
+    for doc in docs:
+        emf_spec.validate(doc)
+    assert [emf_spec.catalogued(doc) for doc in docs] == [_metrics.DROPPED_SPANS, _metrics.UNEXPORTED_SPANS]
+    assert docs[0]["span_queue_overflow"] is True and docs[1]["UnexportedSpans"] == 3
+
+
+def test_the_writer_refuses_a_line_the_catalogue_does_not_declare() -> None:
+    with pytest.raises(ValueError, match="not an EMF metric"):
+        emf_line(_metrics.DROPPED_SPANS, 1, {"Lambda": "f", "Extra": "x"})
+    with pytest.raises(ValueError, match="not an EMF metric"):
+        emf_line(_metrics.CANARY_HEALTH, 1)
+
+
+class RecordingCloudWatch:
+    def __init__(self) -> None:
+        self.puts: list[dict[str, Any]] = []
+
+    def put_metric_data(self, **kwargs: Any) -> dict[str, Any]:
+        self.puts.append(kwargs)
+        return {}
+
+    def get_metric_statistics(self, **kwargs: Any) -> dict[str, Any]:
+        return {"Datapoints": [{"SampleCount": 1.0}]}
+
+
+def test_canary_datapoints_match_the_catalogue() -> None:
+    """Every ``PutMetricData`` datum of a run (probe, health, destination) is a catalogued canary metric."""
+    from xray_exclusive.canary import CanaryConfig
+    from xray_exclusive.canary._probes import probe_cloudwatch
+    from xray_exclusive.canary._run import CanaryClients, CanaryResult, _report
+    from xray_exclusive.canary._taxonomy import Calls
+
+    class Clock:
+        def now(self) -> float:
+            return time.time()
+
+        def sleep(self, seconds: float) -> None:
+            pass
+
+    cloudwatch = RecordingCloudWatch()
+    config = CanaryConfig()
+    calls = Calls(Clock())
+    assert probe_cloudwatch(cloudwatch, config, Clock(), calls).found
+    _report(
+        CanaryResult(status="healthy"),
+        config,
+        CanaryClients(None, cloudwatch, None, None),
+        calls,
+        False,
+        False,
+    )
+    catalogue = {m.name: m for m in _metrics.CANARY}
+    written = []
+    for put in cloudwatch.puts:
+        assert put["Namespace"] == _metrics.CANARY_NAMESPACE == CANARY_NAMESPACE.default
+        for datum in put["MetricData"]:
+            metric = catalogue[datum["MetricName"]]
+            assert datum["Unit"] == metric.unit
+            assert tuple(d["Name"] for d in datum.get("Dimensions", [])) == metric.dimensions
+            written.append(metric)
+    assert set(written) == set(_metrics.CANARY)  # and every catalogued canary metric is written
+
+
+def test_one_spelling_of_each_namespace() -> None:
+    from xray_exclusive.canary import CanaryConfig
+    from xray_exclusive.render import Fleet, FleetFunction
+    from xray_exclusive.streaming._export import METRIC_NAMESPACE
+
+    assert CanaryConfig().namespace == CANARY_NAMESPACE.default == _metrics.CANARY_NAMESPACE
+    assert Fleet("dev", "arn:aws:sns:eu-west-1:1:a", (FleetFunction("f", 3),)).canary_namespace == (
+        _metrics.CANARY_NAMESPACE
+    )
+    assert (
+        METRIC_NAMESPACE == _metrics.STREAMING_NAMESPACE
+        and DEFAULT_NAMESPACE == _metrics.FAILURE_PATHS_NAMESPACE
+    )
+    assert {m.namespace.split("/")[0] for m in _metrics.CATALOGUE} == {"XrayExclusive"}

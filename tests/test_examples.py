@@ -7,7 +7,7 @@ import re
 import subprocess
 import sys
 
-from xray_exclusive import paths
+from tests import example_paths as paths
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import re
 from typing import Any
@@ -79,33 +80,65 @@ def test_a_backend_whose_extra_is_missing_raises_a_configuration_runtime_error(
 
 def test_the_docstring_tree_lists_every_class_in_the_module_with_its_bases() -> None:
     doc = exceptions.__doc__ or ""
-    line = re.compile(r"^(?P<indent>[ │├└─]*)(?P<name>\w+Error) \((?P<builtin>\w+)\)$")
-    drawn: dict[str, tuple[str | None, str]] = {}  # name: (parent as drawn, builtin)
+    tree = doc.split("```text\n")[1].split("```")[0]
+    line = re.compile(
+        r"^(?P<indent>[ │├└─]*)(?P<name>\w+)(?: \((?P<builtin>\w+)\))?(?: +(?P<module>[\w.]+))?$"
+    )
+    drawn: dict[
+        str, tuple[str | None, str | None, type[BaseException]]
+    ] = {}  # name: (parent, builtin, class)
     stack: list[tuple[int, str]] = []  # (column, name) of the open branches
-    for text in doc.splitlines():
+    for text in tree.splitlines():
         match = line.match(text)
-        if match is None:
-            continue
+        assert match is not None, f"not a line of the tree: {text!r}"
         column = len(match["indent"])
         while stack and stack[-1][0] >= column:
             stack.pop()
-        drawn[match["name"]] = (stack[-1][1] if stack else None, match["builtin"])
+        home = importlib.import_module(match["module"]) if match["module"] else exceptions
+        drawn[match["name"]] = (
+            stack[-1][1] if stack else None,
+            match["builtin"],
+            getattr(home, match["name"]),
+        )
         stack.append((column, match["name"]))
     classes = {
         name: cls
         for name, cls in vars(exceptions).items()
         if inspect.isclass(cls) and cls.__module__ == exceptions.__name__
     }
-    assert set(drawn) == set(classes) == set(exceptions.__all__)
-    for name, (parent, builtin) in drawn.items():
-        bases = classes[name].__bases__
-        drawn_parent = classes[parent] if parent is not None else Exception
+    assert set(classes) == set(exceptions.__all__)
+    assert set(classes) <= set(drawn)
+    for name, (parent, builtin, cls) in drawn.items():
+        assert issubclass(cls, XrayExclusiveError)
+        bases = cls.__bases__
+        drawn_parent = drawn[parent][2] if parent is not None else Exception
         assert bases[0] is drawn_parent, f"{name} is drawn under {drawn_parent.__name__}"
-        assert builtin in {base.__name__ for base in bases}, f"{name} is not drawn with its builtin {bases}"
+        if builtin is None:
+            assert bases == (drawn_parent,), f"{name} is drawn without a builtin but has {bases}"
+        else:
+            assert builtin in {base.__name__ for base in bases}, (
+                f"{name} is not drawn with its builtin {bases}"
+            )
+
+
+def test_the_data_errors_are_one_tree_and_keep_their_builtin_bases() -> None:
+    from xray_exclusive import DataError, canary, runtime, sse, trace_header
+    from xray_exclusive.check._hcl import HclError
+    from xray_exclusive.devtools._limits import BodyTooLarge
+
+    for cls in (trace_header.TraceHeaderError, sse.SSEError, HclError, BodyTooLarge):
+        assert issubclass(cls, DataError) and issubclass(cls, ValueError)
+        assert not issubclass(cls, ConfigurationError)
+    assert issubclass(canary.StateError, RuntimeError) and issubclass(runtime.RuntimeAPIError, RuntimeError)
+    assert issubclass(runtime.MarshalError, runtime.Fault) and issubclass(runtime.MarshalError, ValueError)
+    for other in (canary.PermanentError, canary.StateError, runtime.RuntimeAPIError, runtime.Fault):
+        assert issubclass(other, XrayExclusiveError)
+    with pytest.raises(DataError, match="not 1-<8 hex>-<24 hex>"):
+        trace_header.parse("Root=1-xyz")
 
 
 def test_the_errors_are_public_at_the_package_root() -> None:
-    for name in ("ConfigurationError", "XrayExclusiveError"):
+    for name in ("ConfigurationError", "DataError", "XrayExclusiveError"):
         assert name in xray_exclusive.__all__
         assert getattr(xray_exclusive, name) is getattr(exceptions, name)
         assert "Example" in (inspect.getdoc(getattr(exceptions, name)) or "")

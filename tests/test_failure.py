@@ -12,8 +12,9 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests import emf_spec
+from tests import example_paths as paths
 from tests.conftest import FUNCTION_NAME, TRACE_PARENT, XRayDaemon, emf_lines
-from xray_exclusive import FailurePath, classify, failure_path, paths, set_default_backend
+from xray_exclusive import FailurePath, classify, failure_path, set_default_backend
 from xray_exclusive.bounded import MESSAGE_LIMIT, STACK_FRAMES
 
 

@@ -28,7 +28,8 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from tests import emf_spec
-from xray_exclusive import _cw_names, _env, paths
+from tests import example_paths as paths
+from xray_exclusive import _cw_names, _env
 from xray_exclusive._emf import DEFAULT_NAMESPACE, render_line
 from xray_exclusive.canary import CanaryConfig, ConfigurationError
 from xray_exclusive.paths import FailurePath

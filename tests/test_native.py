@@ -10,17 +10,19 @@ from typing import Any
 
 import pytest
 
+from tests import example_paths as paths
 from tests.conftest import FUNCTION_NAME, PROTOCOL_HEADER, TRACE_PARENT, XRayDaemon, emf_lines, trace_header
-from xray_exclusive import failure_path, paths, set_default_backend
+from xray_exclusive import failure_path, set_default_backend
 from xray_exclusive._backend import get_default_backend, resolve_backend
 from xray_exclusive._xray import _daemon
 
 FRESH_PROCESS = """
 import sys
-from xray_exclusive import failure_path, paths
+from xray_exclusive import FailurePath, failure_path
 from xray_exclusive._backend import get_default_backend
+path = FailurePath("circuit_breaker_load", "CircuitBreakerPersistenceFailure")
 try:
-    with failure_path(paths.CIRCUIT_BREAKER_LOAD, annotations={"attempt": 1}):
+    with failure_path(path, annotations={"attempt": 1}):
         raise ConnectionError("dynamodb unreachable")
 except ConnectionError:
     pass

@@ -23,9 +23,10 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
+from tests import example_paths as paths
 from tests.conftest import TRACE_PARENT, new_root, trace_header
 from tests.otlp_udp import UdpDaemon, decode, spans_of
-from xray_exclusive import failure_path, paths
+from xray_exclusive import failure_path
 from xray_exclusive.streaming import _bootstrap, flush
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -121,11 +122,11 @@ CHILD = textwrap.dedent(
     """
     import json, sys
     from opentelemetry import trace
-    from xray_exclusive import failure_path, paths
+    from xray_exclusive import FailurePath, failure_path
     from xray_exclusive.streaming import _bootstrap
 
     try:
-        with failure_path(paths.SELF_HEALING_ITEM_FETCH, annotations={"source-id": "newsapi#42"},
+        with failure_path(FailurePath("self_healing_item_fetch"), annotations={"source-id": "newsapi#42"},
                           backend="otel"):
             raise TimeoutError("fetch timed out")
     except TimeoutError:

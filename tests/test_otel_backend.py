@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from tests import example_paths as paths
 from tests.conftest import TRACE_PARENT, XRayDaemon, trace_header
-from xray_exclusive import failure_path, paths
+from xray_exclusive import failure_path
 from xray_exclusive.streaming import flush, traced_stream
 
 STATUS_ERROR = 2

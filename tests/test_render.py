@@ -12,21 +12,24 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xray_exclusive import failure_path, paths
+from tests import example_paths as paths
+from xray_exclusive import ConfigurationError, FailurePath, _metrics, failure_path
+from xray_exclusive import paths as paths_module
 from xray_exclusive._env import CANARY_NAMESPACE
 from xray_exclusive.canary._metrics import HEALTH_METRICS
 from xray_exclusive.check import CheckConfig, check
 from xray_exclusive.cli import main as cli_main
 from xray_exclusive.render import (
     ALARMS_PER_WIDGET,
-    DEFAULT_CUSTOM_METRICS,
     Fleet,
     FleetError,
     FleetFunction,
+    FleetPath,
     load_fleet,
     parse_fleet,
     render_terraform,
 )
+from xray_exclusive.render._catalogue import metric_table
 from xray_exclusive.streaming._export import METRIC_NAMESPACE, LossReporter
 
 from .conftest import XRayDaemon, emf_lines
@@ -109,7 +112,8 @@ def test_every_failure_path_metric_really_emitted_has_its_alarm(
             assert key in index, f"{function.name}/{name} emits {key} without an alarm"
             alarm = index[key]
             assert alarm["statistic"] == "Sum" and alarm["treat_missing_data"] == "notBreaching"
-            assert alarm["threshold"] == 1 and alarm["comparison_operator"] == "GreaterThanOrEqualToThreshold"
+            assert alarm["threshold"] == fleet.declared_paths[name].threshold
+            assert alarm["comparison_operator"] == "GreaterThanOrEqualToThreshold"
             matched.add(key)
     assert matched == failure_alarms  # and no failure-path alarm watches a metric nobody emits
     assert len(matched) == len(paths.ALL)  # the example's ingestion declares all seven
@@ -142,7 +146,9 @@ def test_canary_health_metrics_breach_when_missing() -> None:
     for metric in HEALTH_METRICS:
         alarm = index[(CANARY_NAMESPACE.default, metric.name, ())]
         assert alarm["treat_missing_data"] == "breaching" and alarm["evaluation_periods"] == 2
-        assert alarm["statistic"] == metric.statistic and alarm["comparison_operator"] == metric.comparison
+        assert metric.alarm is not None
+        assert alarm["statistic"] == metric.alarm.statistic
+        assert alarm["comparison_operator"] == metric.alarm.comparison
 
 
 def test_lambda_errors_and_p95_duration_at_85_percent_of_the_timeout() -> None:
@@ -161,12 +167,18 @@ def test_custom_metrics_of_fr_042_and_billing_alarms() -> None:
     document = render_terraform(example_fleet())
     alarms = document["resource"]["aws_cloudwatch_metric_alarm"]
     names = {a["metric_name"]: a for a in alarms.values() if a["namespace"] == "SentimentAnalyzer"}
-    assert set(names) == {m.name for m in DEFAULT_CUSTOM_METRICS} and len(names) == 7
+    declared = example_fleet().custom_metrics
+    assert set(names) == {m.name for m in declared} and len(names) == 7
     assert (
         names["EventLatencyMs"]["extended_statistic"] == "p95"
         and names["EventLatencyMs"]["threshold"] == 3000
     )
-    assert names["PollDurationMs"]["threshold"] == 1500  # the fleet file's override
+    assert names["PollDurationMs"]["threshold"] == 1500
+    assert names["StuckItems"]["statistic"] == "Maximum"
+    # A fleet that declares no metrics of its own gets no application alarms: none are built in.
+    bare = render_terraform(Fleet("dev", TOPIC, (FleetFunction("f", 30),)))
+    spaces = {a["namespace"] for a in bare["resource"]["aws_cloudwatch_metric_alarm"].values()}
+    assert spaces == {"AWS/Lambda", "AWS/Billing", CANARY_NAMESPACE.default}
     billing = sorted(
         (a["threshold"], a["provider"], a["dimensions"]["ServiceName"])
         for a in alarms.values()
@@ -225,7 +237,9 @@ def test_the_dashboard_lists_every_alarm_even_past_one_widget() -> None:
     functions = tuple(
         FleetFunction(f"fn-{i}", 60, i % 3 == 0, tuple(p.name for p in paths.ALL)) for i in range(20)
     )
-    document = render_terraform(Fleet("prod", TOPIC, functions))
+    document = render_terraform(
+        Fleet("prod", TOPIC, functions, failure_paths=tuple(FleetPath(p) for p in paths.ALL))
+    )
     alarms = document["resource"]["aws_cloudwatch_metric_alarm"]
     assert len(alarms) > 2 * ALARMS_PER_WIDGET
     body = json.loads(document["resource"]["aws_cloudwatch_dashboard"]["alarms"]["dashboard_body"])
@@ -294,18 +308,32 @@ GOOD = {"environment": "prod", "alert_topic": TOPIC, "functions": [{"name": "f",
         ({"functions": [{"name": "f", "timeout": 901}]}, "timeout must be 1-900"),
         (
             {"functions": [{"name": "f", "timeout": 3, "failure_paths": ["nope"]}]},
-            "'nope' is not in the catalogue",
+            "functions[0].failure_paths: 'nope' is not declared",
         ),
         ({"functions": [{"name": "f", "timeout": 3}, {"name": "f", "timeout": 4}]}, "duplicate names ['f']"),
         ({"functions": [{"name": "f", "timeout": True}]}, "timeout must be a number, not True"),
         ({"functoins": []}, "unknown keys ['functoins']"),
         ({"production_sampling_rate": 2}, "between 0 and 1"),
-        ({"custom_metrics": [{"name": "New"}]}, "`threshold` is required"),
-        ({"custom_metrics": [{"name": "StuckItems", "comparison": "Above"}]}, "comparison must be one of"),
+        ({"custom_metrics": [{"name": "New", "namespace": "App"}]}, "`threshold` is required"),
+        ({"custom_metrics": [{"name": "New", "threshold": 1}]}, "`namespace` is required"),
+        (
+            {"custom_metrics": [{"name": "N", "namespace": "A", "threshold": 1, "comparison": "Above"}]},
+            "comparison must be one of",
+        ),
+        (
+            {"custom_metrics": [{"name": "N", "namespace": "A", "threshold": 1}] * 2},
+            "duplicate names ['N']",
+        ),
         (
             {
                 "custom_metrics": [
-                    {"name": "X", "threshold": 1, "extended_statistic": "p95", "statistic": "Sum"}
+                    {
+                        "name": "X",
+                        "namespace": "A",
+                        "threshold": 1,
+                        "extended_statistic": "p95",
+                        "statistic": "Sum",
+                    }
                 ]
             },
             "not both",
@@ -341,3 +369,130 @@ def test_any_fleet_table_gives_a_fleet_or_a_fleet_error(extra: dict[str, Any], o
     except FleetError:
         return
     assert_provider_shape(render_terraform(fleet))
+
+
+# -- the fleet's own failure paths -----------------------------------------------------------------
+
+
+def test_a_teams_own_failure_path_gets_its_alarm(tmp_path: Path) -> None:
+    fleet_file = tmp_path / "xray-exclusive.toml"
+    fleet_file.write_text(
+        f'environment = "prod"\nalert_topic = "{TOPIC}"\n'
+        '[[failure_paths]]\nname = "payment_capture"\ndimensions = { Provider = "stripe" }\nthreshold = 3\n'
+        '[[failure_paths]]\nname = "receipt_email"\nnamespace = "Shop/Mail"\nmetric = "ReceiptErrors"\n'
+        '[[functions]]\nname = "checkout"\ntimeout = 30\n'
+        'failure_paths = ["payment_capture", "receipt_email"]\n'
+    )
+    index = alarm_index(render_terraform(load_fleet(fleet_file)))
+    payment = index[
+        (
+            "XrayExclusive/FailurePaths",
+            "PaymentCaptureFailure",
+            (("Lambda", "checkout"), ("Provider", "stripe")),
+        )
+    ]
+    assert (payment["threshold"], payment["statistic"]) == (3, "Sum")
+    assert index[("Shop/Mail", "ReceiptErrors", (("Lambda", "checkout"),))]["threshold"] == 1
+    # The application builds the very same paths from the file.
+    declared = paths_module.load(fleet_file)
+    assert list(declared) == ["payment_capture", "receipt_email"]
+    assert declared["payment_capture"] == FailurePath("payment_capture", dimensions={"Provider": "stripe"})
+
+
+@pytest.mark.parametrize(
+    ("declarations", "message"),
+    [
+        (
+            '[[failure_paths]]\nname = "a"\n[[failure_paths]]\nname = "a"\n',
+            "failure_paths[1].name: 'a' is declared twice",
+        ),
+        ('[[failure_paths]]\nname = "a"\ncolour = "red"\n', "failure_paths[0]: unknown keys ['colour']"),
+        ('[[failure_paths]]\nmetric = "M"\n', "failure_paths[0]: `name` is required"),
+        ('[[failure_paths]]\nname = "a"\nnamespace = "AWS/Lambda"\n', "failure_paths[0]: namespace"),
+        (
+            '[[failure_paths]]\nname = "a"\nthreshold = "high"\n',
+            "failure_paths[0].threshold must be a number",
+        ),
+        ('[[failure_paths]]\nname = "a"\nthreshold = 0\n', "failure_paths[0].threshold must be above 0"),
+        ('[[failure_paths]]\nname = "a"\nmark = "fatal"\n', "failure_paths[0]: mark must be"),
+        (
+            '[[failure_paths]]\nname = "a"\ndimensions = { Lambda = "x" }\n',
+            "failure_paths[0]: dimension name 'Lambda'",
+        ),
+        (
+            '[[failure_paths]]\nname = "a"\ndimensions = { Op = 1 }\n',
+            "failure_paths[0].dimensions must be a table",
+        ),
+        ('failure_paths = "a"\n', "failure_paths must be a list of tables"),
+        ("", "functions[0].failure_paths: 'a' is not declared"),
+    ],
+)
+def test_bad_failure_path_declarations_name_the_file_and_the_key(
+    tmp_path: Path, declarations: str, message: str
+) -> None:
+    fleet_file = tmp_path / "xray-exclusive.toml"
+    fleet_file.write_text(
+        f'environment = "prod"\nalert_topic = "{TOPIC}"\n{declarations}'
+        '[[functions]]\nname = "f"\ntimeout = 30\nfailure_paths = ["a"]\n'
+    )
+    with pytest.raises(FleetError) as error:
+        load_fleet(fleet_file)
+    assert str(fleet_file) in str(error.value) and message in str(error.value)
+
+
+def test_paths_load_reads_pyproject_and_names_the_file(tmp_path: Path) -> None:
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text('[[tool.xray-exclusive.fleet.failure_paths]]\nname = "payment_capture"\n')
+    assert paths_module.load(pyproject)["payment_capture"].metric == "PaymentCaptureFailure"
+    with pytest.raises(ConfigurationError, match=r"missing\.toml"):
+        paths_module.load(tmp_path / "missing.toml")
+    assert paths_module.load(tmp_path / "pyproject.toml") == {
+        "payment_capture": FailurePath("payment_capture")
+    }
+
+
+def test_a_fleet_built_in_code_refuses_an_undeclared_path() -> None:
+    with pytest.raises(FleetError, match=r"\['nope'\] not declared"):
+        Fleet("prod", TOPIC, (FleetFunction("f", 30, failure_paths=("nope",)),))
+
+
+def test_the_docs_metric_table_is_the_catalogue() -> None:
+    text = (ROOT / "docs" / "render.md").read_text()
+    table = text.split("<!-- metric-table: start -->\n")[1].split("<!-- metric-table: end -->")[0]
+    assert table == metric_table(), (
+        "regenerate the table of docs/render.md from render._catalogue.metric_table()"
+    )
+    for metric in _metrics.CATALOGUE:
+        assert metric is _metrics.FAILURE_PATH or f"`{metric.name}`" in table
+
+
+def test_the_example_lambda_declares_the_paths_of_its_fleet_file() -> None:
+    """examples/lambdas/ingestion.py declares its paths inline; they are the fleet file's, alarms included."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "ingestion_example", ROOT / "examples" / "lambdas" / "ingestion.py"
+    )
+    assert spec is not None and spec.loader is not None
+    ingestion = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ingestion)
+    declared = paths_module.load(EXAMPLE / "xray-exclusive.toml")
+    assert {p.name: p for p in ingestion.PATHS} == dict(declared)
+    [function] = [f for f in example_fleet().functions if f.name == "sentiment-ingestion"]
+    assert set(function.failure_paths) == set(declared)
+
+
+def test_the_fleet_file_shown_in_the_docs_renders(tmp_path: Path) -> None:
+    import re
+
+    page = (Path(__file__).parent.parent / "docs" / "render.md").read_text()
+    block = re.search(r"```toml\n(.*?)```", page, re.S)
+    assert block is not None
+    (tmp_path / "xray-exclusive.toml").write_text(block.group(1))
+    fleet = load_fleet(tmp_path / "xray-exclusive.toml")
+    assert [m.name for m in fleet.custom_metrics] == ["CheckoutLatencyMs"]
+    assert [p.path.name for p in fleet.failure_paths] == ["payment_capture"]
+    alarms = render_terraform(fleet)["resource"]["aws_cloudwatch_metric_alarm"].values()
+    assert {("Shop", "CheckoutLatencyMs"), ("Shop/Reliability", "PaymentCaptureFailure")} <= {
+        (a["namespace"], a["metric_name"]) for a in alarms
+    }

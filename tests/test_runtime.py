@@ -388,3 +388,202 @@ def test_system_exit_ends_the_process_as_awslambdaric_does(
     assert record.kind == "error"
     assert json.loads(record.body)["errorType"] == "Runtime.ExitError"
     assert [r.path.rsplit("/", 1)[-1] for r in runtime_api.requests] == ["next"]
+
+
+def handler_span(otlp: Any, name: str = "handler_stream") -> Any:
+    """The one span of ``name`` (waits for it: spans are flushed before the response ends)."""
+    for _ in range(50):
+        found = [s for s in otlp.wait_for(1) if s.name == name]
+        if found:
+            break
+        otlp.wait_for(len(otlp.spans) + 1, timeout=0.1)
+    assert len(found) == 1, [s.name for s in otlp.spans]
+    return found[0]
+
+
+@pytest.mark.parametrize(
+    ("handler", "timeout_s", "drop_after", "reason", "failed"),
+    [
+        ("completes", None, None, "completed", False),
+        ("fails_after_first_byte", None, None, "error", True),
+        ("bad_chunk", None, None, "encoding_error", True),
+        ("endless", 1.2, None, "deadline", False),
+        ("blocked", 1.2, None, "deadline", False),
+        ("blocked_async", 1.2, None, "deadline", False),
+        ("client_gone", None, None, "client_disconnected", False),
+        ("endless", None, 4, "runtime_api_closed", False),
+    ],
+)
+def test_a_traced_handlers_own_span_says_why_its_stream_ended(
+    runtime_api: FakeRuntimeAPI,
+    otlp: Any,
+    start: Any,
+    handler: str,
+    timeout_s: float | None,
+    drop_after: int | None,
+    reason: str,
+    failed: bool,
+) -> None:
+    """``@traced_handler`` streams are not wrapped again, yet their span gets ``stream_end_reason`` too."""
+    runtime_api.drop_after = drop_after
+    runtime = start(f"streaming_runtime_handlers.{handler}")
+    root = new_root()
+    record = runtime_api.wait(runtime_api.invoke({}, trace_header(root, sampled=True), timeout_s=timeout_s))
+    span = handler_span(otlp)
+    runtime_api.drop_after = None
+    assert runtime.process.poll() is None  # still serving
+    after = runtime_api.wait(runtime_api.invoke({}, None, timeout_s=5))  # loaded machines: no timeout
+    code, out, err = runtime.stop()
+    assert code == 0, err
+    assert not record.timed_out and not after.timed_out
+    assert span.attributes["stream_end_reason"] == reason
+    assert "stream_end_reason" in span.attributes["aws.xray.annotations"]
+    assert (span.status_code == 2) is failed
+    assert span.xray_trace_id == root
+    assert not [s for s in otlp.spans if s.name == "sse_stream"]  # not wrapped a second time
+    if reason in ("deadline", "runtime_api_closed"):
+        assert span.attributes["stream.closed_early"] is True
+    if reason == "encoding_error":
+        assert any(name == "exception" for name, _ in span.events)
+        assert record.trailers["Lambda-Runtime-Function-Error-Type"] == "Runtime.MarshalError"
+    if reason == "client_disconnected":
+        assert span.attributes["client.disconnected"] is True
+    if reason == "deadline":
+        assert record.trailers == {} and "Ended the stream" in out
+
+
+def test_the_watchdog_interrupts_a_step_never_the_runtime_nor_a_closing_generator() -> None:
+    """SIGALRM at the deadline raises only inside a step: not between two, not while the runtime closes it."""
+    import signal as signals
+    from collections.abc import Generator
+
+    from xray_exclusive.runtime._stream import DeadlineReached, StreamEnd, Watchdog
+
+    state = StreamEnd()
+    seen: list[str] = []
+
+    def steps() -> Generator[bytes, None, None]:
+        try:
+            yield b"one"
+            watchdog._fire(signals.SIGALRM, None)  # inside a step
+        except DeadlineReached:
+            seen.append("interrupted")
+            raise
+        finally:
+            if state.closing:
+                watchdog._fire(signals.SIGALRM, None)  # the span is ending: left alone
+                seen.append("closed quietly")
+
+    chunks = steps()
+    watchdog = Watchdog(state, chunks)
+    assert next(chunks) == b"one"
+    watchdog._fire(signals.SIGALRM, None)  # between two steps: the runtime's own code, left alone
+    assert state.reason == ""
+    with pytest.raises(DeadlineReached):
+        next(chunks)
+    assert seen == ["interrupted"] and state.reason == "deadline"
+
+    state = StreamEnd()
+    chunks = steps()
+    watchdog = Watchdog(state, chunks)
+    next(chunks)
+    state.closing = True
+    chunks.close()
+    assert seen == ["interrupted", "closed quietly"]
+
+
+def test_between_streams_an_alarm_that_is_not_the_runtimes_does_what_it_did() -> None:
+    """The runtime's SIGALRM handler stays installed after a stream; someone else's alarm still ends the
+    process (the default action), and a handler of the function's own is never replaced."""
+    script = """
+import signal, time
+from xray_exclusive.runtime._stream import StreamEnd, Watchdog
+
+def steps():
+    yield b"one"
+
+state = StreamEnd(deadline_at=time.monotonic() + 60)
+watchdog = Watchdog(state, steps())
+watchdog.arm()
+assert watchdog.armed
+watchdog.disarm()
+mine = lambda signum, frame: print("mine", flush=True)
+signal.signal(signal.SIGALRM, mine)
+other = Watchdog(StreamEnd(deadline_at=time.monotonic() + 60), steps())
+other.arm()
+assert not other.armed and signal.getsignal(signal.SIGALRM) is mine
+signal.signal(signal.SIGALRM, signal.SIG_DFL)
+watchdog.arm()
+watchdog.disarm()
+signal.setitimer(signal.ITIMER_REAL, 0.05)  # not the runtime's alarm
+time.sleep(5)
+print("survived", flush=True)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == -signal.SIGALRM, done.stderr
+    assert "survived" not in done.stdout
+
+
+_ANSWERS = [
+    b"HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: r-1\r\nContent-Type: application/json\r\n"
+    b"Content-Length: 2\r\n\r\n{}",
+    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nLambda-Runtime-Trace-Id: Root=1-a;Sampled=1\r\n\r\n"
+    b'3;ext=1\r\n{"a\r\n5\r\n": 1}\r\n0\r\nX-Trailer: t\r\n\r\n',
+    b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nX-Repeated: first\r\nx-repeated: second\r\n"
+    b"X-Folded: one\r\n  two\r\nContent-Length: 0\r\n\r\n",
+    b"HTTP/1.1 500 Internal Server Error\r\nConnection: close\r\nContent-Length: 4\r\n\r\noops",
+    b"HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\nx",
+    b"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 1\r\n\r\nx",
+    b"HTTP/1.1 200 OK\r\nX-Empty:\r\n\r\nup to the close",
+]
+
+
+@pytest.mark.parametrize("answer", _ANSWERS)
+def test_next_reads_its_answer_as_http_client_does(answer: bytes) -> None:
+    import http.client
+    import socket
+
+    from xray_exclusive.runtime._api import _read_bare
+
+    def read(parse: Any) -> Any:
+        ours, server = socket.socketpair()
+        server.sendall(answer)
+        server.shutdown(socket.SHUT_WR)
+        try:
+            return parse(ours)
+        finally:
+            ours.close()
+            server.close()
+
+    def theirs(sock: socket.socket) -> Any:
+        response = http.client.HTTPResponse(sock, method="GET")
+        response.begin()
+        return response.status, response.read(), response.headers, response.will_close
+
+    status, body, fields, closes = read(_read_bare)
+    expected_status, expected_body, headers, will_close = read(theirs)
+    assert (status, body, closes) == (expected_status, expected_body, will_close)
+    for name in {key.lower() for key in headers}:
+        assert fields.get(name) == " ".join(headers[name].split()), name
+    assert set(fields) == {key.lower() for key in headers}
+
+
+def test_next_refuses_what_http_client_refuses() -> None:
+    import http.client
+    import socket
+
+    from xray_exclusive.runtime._api import _read_bare
+
+    for answer, error in (
+        (b"", http.client.RemoteDisconnected),
+        (b"SPDY/3 200 OK\r\n\r\n", http.client.BadStatusLine),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort", http.client.IncompleteRead),
+        (b"HTTP/1.1 200 OK\r\n" + b"X-Many: 1\r\n" * 101 + b"\r\n", http.client.HTTPException),
+    ):
+        ours, server = socket.socketpair()
+        server.sendall(answer)
+        server.shutdown(socket.SHUT_WR)
+        with pytest.raises(error):
+            _read_bare(ours)
+        ours.close()
+        server.close()

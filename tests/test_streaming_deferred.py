@@ -102,3 +102,38 @@ def test_a_cold_stream_imports_the_exporter_only_after_its_first_chunk(otlp: Any
     }
     assert len(otlp.spans) == 4
     assert {s.resource["faas.name"] for s in otlp.spans} == {"sse"}
+
+
+def _session_of(exporter: DeferredOTLPExporter) -> Any:
+    return exporter.get()._session  # type: ignore[attr-defined]
+
+
+def test_a_loopback_collector_is_reached_directly_whatever_the_proxy_variables(
+    otlp: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # requests re-reads the proxy variables and .netrc on every export of a session that trusts the
+    # environment; a proxy cannot reach the function's own loopback anyway.
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # nobody listens there
+    monkeypatch.setenv("NO_PROXY", "")
+    exporter = DeferredOTLPExporter(otlp.endpoint, timeout=0.5)
+    assert _session_of(exporter).trust_env is False
+    assert exporter.export([]) is SpanExportResult.SUCCESS
+    exporter.shutdown()
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    ["http://collector.internal:4318/v1/traces", "https://127.0.0.1:4318/v1/traces", "http://10.0.0.8:4318/"],
+)
+def test_any_other_collector_keeps_the_environments_settings(endpoint: str) -> None:
+    exporter = DeferredOTLPExporter(endpoint, timeout=0.5)
+    assert _session_of(exporter).trust_env is True  # proxies, .netrc and the CA bundle variables apply
+    exporter.shutdown()
+
+
+def test_a_credential_providers_session_is_left_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    from xray_exclusive.streaming._deferred import direct_session
+
+    assert direct_session("http://127.0.0.1:4318/v1/traces") is not None
+    monkeypatch.setenv("OTEL_PYTHON_EXPORTER_OTLP_HTTP_TRACES_CREDENTIAL_PROVIDER", "mine")
+    assert direct_session("http://127.0.0.1:4318/v1/traces") is None  # the exporter loads the provider's

@@ -30,7 +30,7 @@ variable "alert_webhook_url" {
 
 locals {
   name      = "xray-exclusive-canary-${var.environment}"
-  namespace = "XRayExclusive/Canary"
+  namespace = "XrayExclusive/Canary"
 }
 
 resource "aws_sns_topic" "canary_alerts" {

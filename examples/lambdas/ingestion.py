@@ -14,9 +14,40 @@ from typing import Any
 from aws_lambda_powertools import Tracer
 from botocore.exceptions import ClientError
 
-from xray_exclusive import failure_path, paths
+from xray_exclusive import FailurePath, failure_path
 
 tracer = Tracer(auto_patch=False)  # one patching mechanism in this fleet: none in the example
+
+# The function's own failure paths, as examples/fleet/xray-exclusive.toml declares them for their alarms
+# (a test keeps the two equal; `xray_exclusive.paths.load` could read them from that file instead).
+_RELIABILITY = "SentimentAnalyzer/Reliability"
+CIRCUIT_BREAKER_LOAD = FailurePath(
+    "circuit_breaker_load", "CircuitBreakerPersistenceFailure", _RELIABILITY, {"Operation": "load"}
+)
+CIRCUIT_BREAKER_SAVE = FailurePath(
+    "circuit_breaker_save", "CircuitBreakerPersistenceFailure", _RELIABILITY, {"Operation": "save"}
+)
+AUDIT_TRAIL_PERSIST = FailurePath(
+    "audit_trail_persist", "AuditEventPersistenceFailure", "SentimentAnalyzer/Compliance"
+)
+DOWNSTREAM_NOTIFICATION_PUBLISH = FailurePath(
+    "downstream_notification_publish", "DownstreamNotificationFailure", _RELIABILITY
+)
+TIMESERIES_FANOUT_BATCH_WRITE = FailurePath(
+    "timeseries_fanout_batch_write", "TimeseriesFanoutPartialFailure", "SentimentAnalyzer/Data"
+)
+SELF_HEALING_ITEM_FETCH = FailurePath("self_healing_item_fetch", "SelfHealingItemFetchFailure", _RELIABILITY)
+PARALLEL_FETCH_AGGREGATE = FailurePath("parallel_fetch_aggregate", "ParallelFetcherErrors", _RELIABILITY)
+PATHS = (
+    CIRCUIT_BREAKER_LOAD,
+    CIRCUIT_BREAKER_SAVE,
+    AUDIT_TRAIL_PERSIST,
+    DOWNSTREAM_NOTIFICATION_PUBLISH,
+    TIMESERIES_FANOUT_BATCH_WRITE,
+    SELF_HEALING_ITEM_FETCH,
+    PARALLEL_FETCH_AGGREGATE,
+)
+"""The seven paths, in order from path 1 to path 7."""
 
 
 def client_error(code: str, status: int, operation: str) -> ClientError:
@@ -31,7 +62,7 @@ def client_error(code: str, status: int, operation: str) -> ClientError:
 def load_breaker_state() -> str:
     """Path 1: the state table throttles; the breaker falls back to its default state."""
     try:
-        with failure_path(paths.CIRCUIT_BREAKER_LOAD):
+        with failure_path(CIRCUIT_BREAKER_LOAD):
             raise client_error("ProvisionedThroughputExceededException", 400, "GetItem")
     except ClientError:
         return "closed"
@@ -40,7 +71,7 @@ def load_breaker_state() -> str:
 def save_breaker_state() -> bool:
     """Path 2: saving fails; the next invocation sees a clean state."""
     try:
-        with failure_path(paths.CIRCUIT_BREAKER_SAVE):
+        with failure_path(CIRCUIT_BREAKER_SAVE):
             raise client_error("InternalServerError", 500, "PutItem")
     except ClientError:
         return False
@@ -49,7 +80,7 @@ def save_breaker_state() -> bool:
 def persist_audit_event() -> bool:
     """Path 3: the audit event is not written; the compliance trail has a gap."""
     try:
-        with failure_path(paths.AUDIT_TRAIL_PERSIST):
+        with failure_path(AUDIT_TRAIL_PERSIST):
             raise client_error("AccessDeniedException", 403, "PutItem")
     except ClientError:
         return False
@@ -58,7 +89,7 @@ def persist_audit_event() -> bool:
 def publish_notification() -> None:
     """Path 4: the SNS publish to downstream consumers fails."""
     try:
-        with failure_path(paths.DOWNSTREAM_NOTIFICATION_PUBLISH):
+        with failure_path(DOWNSTREAM_NOTIFICATION_PUBLISH):
             raise ConnectionResetError("SNS connection reset")
     except ConnectionResetError:
         return None
@@ -66,7 +97,7 @@ def publish_notification() -> None:
 
 def fanout(ticker: str, items: list[dict[str, Any]]) -> int:
     """Path 5: BatchWriteItem leaves unprocessed items after its retries."""
-    with failure_path(paths.TIMESERIES_FANOUT_BATCH_WRITE, annotations={"ticker": ticker}) as fp:
+    with failure_path(TIMESERIES_FANOUT_BATCH_WRITE, annotations={"ticker": ticker}) as fp:
         unprocessed = items[-3:]  # what BatchWriteItem left
         if unprocessed:
             fp.fail(
@@ -83,7 +114,7 @@ def self_heal(source_ids: list[str]) -> int:
     healed = 0
     for source_id in source_ids:
         try:
-            with failure_path(paths.SELF_HEALING_ITEM_FETCH, annotations={"source_id": source_id}):
+            with failure_path(SELF_HEALING_ITEM_FETCH, annotations={"source_id": source_id}):
                 if source_id.endswith("#2"):
                     raise client_error("ResourceNotFoundException", 400, "GetItem")
                 healed += 1
@@ -107,7 +138,7 @@ def parallel_fetch(sources: list[str]) -> int:
         thread.start()
     for thread in threads:
         thread.join()
-    with failure_path(paths.PARALLEL_FETCH_AGGREGATE, annotations={"source_count": len(threads)}) as fp:
+    with failure_path(PARALLEL_FETCH_AGGREGATE, annotations={"source_count": len(threads)}) as fp:
         if errors:
             fp.fail("; ".join(errors), count=len(errors), error_count=len(errors))
     return len(sources) - len(errors)

@@ -6,8 +6,8 @@ and Powertools' tracer load on the first ``failure_path``; the optional extras
 (``[streaming]``, ``[canary]``) only when their modules are imported.
 
 Example:
-    >>> from xray_exclusive import failure_path, paths
-    >>> with failure_path(paths.AUDIT_TRAIL_PERSIST):
+    >>> from xray_exclusive import FailurePath, failure_path
+    >>> with failure_path(FailurePath("audit_event_persist", namespace="Shop/Compliance")):
     ...     pass
 """
 
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from . import bounded, paths, sse, trace_header
     from ._backend import Span, TracingBackend
     from .correlation import current_trace_id
-    from .exceptions import ConfigurationError, XrayExclusiveError
+    from .exceptions import ConfigurationError, DataError, XrayExclusiveError
     from .failure import Classification, FailurePathContext, classify, failure_path, set_default_backend
     from .http import http_subsegment
     from .paths import FailurePath
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Classification",
     "ConfigurationError",
+    "DataError",
     "FailurePath",
     "FailurePathContext",
     "Span",
@@ -62,6 +63,7 @@ _LAZY = {
     "Span": "xray_exclusive._backend",
     "TracingBackend": "xray_exclusive._backend",
     "ConfigurationError": "xray_exclusive.exceptions",
+    "DataError": "xray_exclusive.exceptions",
     "XrayExclusiveError": "xray_exclusive.exceptions",
 }
 _SUBMODULES = frozenset({"bounded", "paths", "sse", "trace_header"})

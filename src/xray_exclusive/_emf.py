@@ -1,4 +1,7 @@
-"""CloudWatch Embedded Metric Format lines for failure paths, precomputed per path.
+"""The one CloudWatch Embedded Metric Format writer: every EMF line of the catalogue (``_metrics.py``).
+
+Failure-path lines are precomputed per path (:func:`render_line`); :func:`emf_line` writes the others
+(the streaming tracer's span losses).
 
 One line per failure, written and flushed at the moment of failure: a shared
 library cannot rely on the handler flushing a Powertools ``Metrics`` object,
@@ -22,18 +25,20 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Mapping
 from typing import Protocol
 
-from . import _cw_names, _env
+from . import _cw_names, _env, _metrics
 from ._fastenv import BYTES_ENVIRON
 from .bounded import LazyLogger
 from .paths import LAMBDA_DIMENSION, FailurePath
 
-__all__ = ["DEFAULT_NAMESPACE", "MetricSink", "StdoutSink", "emit_failure", "render_line"]
+__all__ = ["DEFAULT_NAMESPACE", "MetricSink", "StdoutSink", "emf_line", "emit_failure", "render_line"]
 
 _logger = LazyLogger("xray_exclusive.metrics")
 
-DEFAULT_NAMESPACE = "XrayExclusive/FailurePaths"
+DEFAULT_NAMESPACE = _metrics.FAILURE_PATHS_NAMESPACE
+_COMPACT = (",", ":")
 _CACHE_LIMIT = 256
 
 
@@ -95,6 +100,52 @@ def _namespace(path: FailurePath) -> str:
     return DEFAULT_NAMESPACE
 
 
+def _directive(namespace: str, name: str, unit: str, dimensions: tuple[str, ...]) -> dict[str, object]:
+    return {
+        "Namespace": namespace,
+        "Dimensions": [list(dimensions)],
+        "Metrics": [{"Name": name, "Unit": unit}],
+    }
+
+
+def emf_line(
+    metric: _metrics.Metric,
+    value: int | float,
+    dimensions: Mapping[str, str] | None = None,
+    fields: Mapping[str, object] | None = None,
+) -> str:
+    """Return the EMF document for ``value`` of a catalogued ``metric``, with extra log ``fields``.
+
+    ``dimensions`` must name exactly the metric's dimensions; the ``Lambda`` one is filled in
+    with the function's name when left out. Raises ``ValueError`` for a metric of another source
+    or a different set of dimensions: a line the catalogue does not declare is a bug here.
+
+    Example:
+        >>> import json
+        >>> doc = json.loads(emf_line(_metrics.DROPPED_SPANS, 2, {"Lambda": "sse"}, {"queue_size": 1}))
+        >>> doc["DroppedSpans"], doc["_aws"]["CloudWatchMetrics"][0]["Namespace"], doc["queue_size"]
+        (2, 'XrayExclusive/Streaming', 1)
+    """
+    dims = dict(dimensions or {})
+    if LAMBDA_DIMENSION in metric.dimensions and LAMBDA_DIMENSION not in dims:
+        dims[LAMBDA_DIMENSION] = _lambda_dimension()
+    if metric.source != "EMF" or set(dims) != set(metric.dimensions):
+        raise ValueError(f"{metric.name}: not an EMF metric with dimensions {sorted(dims)} in the catalogue")
+    number, changed = _cw_names.metric_value(value)
+    if changed:
+        _logger.warning("Metric %s: %s.", metric.name, changed)
+    document = {
+        "_aws": {
+            "Timestamp": time.time_ns() // 1_000_000,
+            "CloudWatchMetrics": [_directive(metric.namespace, metric.name, metric.unit, metric.dimensions)],
+        },
+        **{name: dims[name] for name in metric.dimensions},
+        metric.name: number,
+        **(fields or {}),
+    }
+    return json.dumps(document, separators=_COMPACT)
+
+
 _templates: dict[tuple[FailurePath, str, str], tuple[str, str]] = {}
 
 
@@ -104,17 +155,12 @@ def _template(path: FailurePath, namespace: str, lambda_name: str) -> tuple[str,
     if cached is not None:
         return cached
     dims = {LAMBDA_DIMENSION: lambda_name, **path.dimensions}
-    directive = {
-        "Namespace": namespace,
-        "Dimensions": [list(dims)],
-        "Metrics": [{"Name": path.metric, "Unit": "Count"}],
-    }
-    compact = (",", ":")
-    members = json.dumps(dims, separators=compact)[1:-1]
+    directive = _directive(namespace, path.metric, _metrics.FAILURE_PATH.unit, tuple(dims))
+    members = json.dumps(dims, separators=_COMPACT)[1:-1]
     head = '{"_aws":{"Timestamp":'
     tail = (
         ',"CloudWatchMetrics":['
-        + json.dumps(directive, separators=compact)
+        + json.dumps(directive, separators=_COMPACT)
         + "]},"
         + members
         + ","

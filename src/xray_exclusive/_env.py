@@ -15,7 +15,7 @@ import os
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
-from . import _config_values
+from . import _config_values, _metrics
 
 __all__ = [
     "ALL",
@@ -48,7 +48,6 @@ __all__ = [
     "XRAY_EXCLUSIVE_FLUSH_BUDGET_MS",
     "XRAY_EXCLUSIVE_STREAMING_ROUTE",
     "XRAY_EXCLUSIVE_STREAM_DEADLINE_MARGIN_MS",
-    "X_AMZN_TRACE_ID",
     "EnvVar",
     "parse_bool",
 ]
@@ -204,9 +203,8 @@ POWERTOOLS_METRICS_NAMESPACE: EnvVar[str | None] = EnvVar(
     name="POWERTOOLS_METRICS_NAMESPACE",
     default=None,
     doc=(
-        "Namespace of a user-defined failure path that names none. The seven catalogued paths "
-        "always keep their own fixed namespaces, which their alarms depend on. Without either: "
-        "`XrayExclusive/FailurePaths`."
+        "Namespace of a failure path that names none (a path's own `namespace` always wins, and "
+        "its alarm watches that one). Without either: `XrayExclusive/FailurePaths`."
     ),
     parser=_parse_str,
 )
@@ -233,16 +231,6 @@ XRAY_EXCLUSIVE_BACKEND: EnvVar[str] = EnvVar(
         "backend is always used."
     ),
     parser=_parse_backend,
-)
-
-X_AMZN_TRACE_ID: EnvVar[str | None] = EnvVar(
-    name="_X_AMZN_TRACE_ID",
-    default=None,
-    doc=(
-        "Set by the Lambda runtime for each invocation. Streaming: read on every "
-        "`invocation_context()` call, never cached; it wins over a request header."
-    ),
-    parser=_parse_str,
 )
 
 OTEL_SERVICE_NAME: EnvVar[str | None] = EnvVar(
@@ -426,7 +414,7 @@ CANARY_METRIC_WINDOW: EnvVar[float] = EnvVar(
 
 CANARY_NAMESPACE: EnvVar[str] = EnvVar(
     name="CANARY_NAMESPACE",
-    default="XRayExclusive/Canary",
+    default=_metrics.CANARY_NAMESPACE,
     doc=(
         "Canary: CloudWatch namespace of its probe datapoint and its health metrics: 1-255 of "
         "`a-z A-Z 0-9 . _ # : / -`, not starting with `:` nor `AWS/`."
@@ -474,7 +462,6 @@ ALL: tuple[EnvVar[Any], ...] = (
     POWERTOOLS_METRICS_NAMESPACE,
     POWERTOOLS_METRICS_DISABLED,
     XRAY_EXCLUSIVE_BACKEND,
-    X_AMZN_TRACE_ID,
     OTEL_SERVICE_NAME,
     AWS_LAMBDA_EXEC_WRAPPER,
     OTEL_PROPAGATORS,

@@ -23,6 +23,8 @@ import codecs
 import re
 from dataclasses import dataclass
 
+from .exceptions import DataError
+
 __all__ = ["MAX_EVENT_SIZE", "MAX_RETRY_MS", "Event", "SSEError", "SSEParser"]
 
 MAX_EVENT_SIZE = 4 * 1024 * 1024
@@ -49,7 +51,7 @@ class Event:
     id: str = ""
 
 
-class SSEError(ValueError):
+class SSEError(DataError, ValueError):
     """A line or an event went past the parser's size limit; it was skipped, the stream goes on.
 
     ``events`` holds the events the same chunk completed, so none is lost.

@@ -1,8 +1,12 @@
-"""The ``xray-exclusive`` command: argument parsing and dispatch only.
+"""The ``xray-exclusive`` command: the table of commands, parsing, and the errors every command shares.
 
-A missing extra, missing AWS configuration or a usage error is one line on
-stderr that names the fix, and exit status 3 (see :mod:`._exit`), never a
-traceback.
+Each command is a module of its subpackage with ``HELP`` (its line in ``xray-exclusive --help``),
+``add_arguments(parser)`` (its options, description and examples) and ``run(args) -> int`` (its exit
+status, see :mod:`._exit`). Only the module of the command asked for is imported, so ``xray-exclusive
+check`` never loads the canary or the demo; ``xray-exclusive --help`` loads them all.
+
+A missing extra, missing AWS configuration or a usage error is one line on stderr that names the fix, and
+exit status 3 (see :mod:`._exit`), never a traceback.
 
 Example:
     >>> _parser().parse_args(["canary", "run", "--once", "--json"]).json
@@ -11,176 +15,212 @@ Example:
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Any, NoReturn
 
 from ._exit import CANNOT_RUN, EXIT_TABLE, missing_extra
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing itself is not imported at run time: the checker's start-up counts
+    import argparse
+    from typing import Any, NoReturn
+
 __all__ = ["main"]
 
-
-class _Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
-    """Keeps the examples' line breaks and shows every default."""
-
-
-class _Parser(argparse.ArgumentParser):
-    """An argument parser whose usage errors exit 3, apart from the commands' own outcomes."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("formatter_class", _Formatter)
-        super().__init__(*args, **kwargs)
-
-    def error(self, message: str) -> NoReturn:
-        self.print_usage(sys.stderr)
-        self.exit(CANNOT_RUN, f"{self.prog}: error: {message}\n")
+_COMMANDS = {
+    "canary": "xray_exclusive.canary._cli",
+    "collect": "xray_exclusive.devtools._collect_cli",
+    "view": "xray_exclusive.devtools._view_cli",
+    "demo": "xray_exclusive.devtools._demo_cli",
+    "check": "xray_exclusive.check._cli",
+    "render": "xray_exclusive.render._cli",
+}
+"""Every command, in the order ``--help`` lists them, and the module that declares and runs it."""
 
 
-def _parser() -> argparse.ArgumentParser:
+def _classes() -> tuple[type[argparse.HelpFormatter], type[argparse.ArgumentParser]]:
+    """The formatter and the parser class, built on first use: ``argparse`` is imported only then.
+
+    A plain ``xray-exclusive check [--format F] [PATH...]`` never needs it (see :func:`_plain_check`).
+    """
+    global _CLASSES
+    if _CLASSES is not None:
+        return _CLASSES
+    import argparse
+
+    class _Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+        """Keeps the examples' line breaks and shows every default.
+
+        The width is ``shutil.get_terminal_size()``'s, found without importing ``shutil`` (and the archive
+        modules it brings): ``argparse`` builds a formatter for every ``add_argument``, on every run.
+        """
+
+        def __init__(
+            self, prog: str, indent_increment: int = 2, max_help_position: int = 24, width: int | None = None
+        ) -> None:
+            super().__init__(
+                prog, indent_increment, max_help_position, _columns() - 2 if width is None else width
+            )
+
+    class _Parser(argparse.ArgumentParser):
+        """An argument parser whose usage errors exit 3, apart from the commands' own outcomes.
+
+        A command's own subcommands (``canary run``) are made with ``parser_class=type(parser)``, so they
+        share it.
+        """
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            kwargs.setdefault("formatter_class", _Formatter)
+            super().__init__(*args, **kwargs)
+
+        def error(self, message: str) -> NoReturn:
+            self.print_usage(sys.stderr)
+            self.exit(CANNOT_RUN, f"{self.prog}: error: {message}\n")
+
+    _CLASSES = (_Formatter, _Parser)
+    return _CLASSES
+
+
+_CLASSES: tuple[type[argparse.HelpFormatter], type[argparse.ArgumentParser]] | None = None
+
+
+def _columns() -> int:
+    """``shutil.get_terminal_size().columns``: ``COLUMNS``, else the terminal of stdout, else 80."""
+    import os
+
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
+class _Arguments:
+    """What ``parse_args`` gives for a plain ``check`` command line (the attributes ``check``'s run reads)."""
+
+    def __init__(self, paths: list[str], output_format: str) -> None:
+        from .check._cli import run
+
+        self.command = "check"
+        self.paths = paths
+        self.output_format = output_format
+        self.select: list[str] = []
+        self.ignore: list[str] = []
+        self.streaming: list[str] = []
+        self.config: str | None = None
+        self.list_rules = False
+        self.rules_markdown = False
+        self._run = run
+
+
+def _plain_check(argv: Sequence[str]) -> _Arguments | None:
+    """``check``'s arguments without ``argparse`` when ``argv`` is ``check [--format F]... [PATH...]``.
+
+    Only that form: each option spelt in full with a valid choice, before paths that do not start with
+    ``-``; it parses exactly as ``argparse`` would. Anything else (``--help``, another option, an
+    abbreviation, a usage error) is ``None``: ``argparse`` parses it, with its usage, help and messages.
+    """
+    if not argv or argv[0] != "check":
+        return None
+    output_format = "text"
+    at = 1
+    while at < len(argv) and argv[at].startswith("-"):
+        token = argv[at]
+        if token == "--format" and at + 1 < len(argv):
+            value, at = argv[at + 1], at + 2
+        elif token.startswith("--format="):
+            value, at = token[len("--format=") :], at + 1
+        else:
+            return None
+        if value not in ("text", "json", "sarif"):
+            return None
+        output_format = value
+    paths = list(argv[at:])
+    if any(path.startswith("-") for path in paths):
+        return None
+    return _Arguments(paths, output_format)
+
+
+def _parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole parser; with ``only``, that command's options alone.
+
+    The other commands, or all of them with ``only=""``, are bare names: enough for ``--version`` and for a
+    usage error, which lists the names only.
+    """
+    from importlib import import_module
+
     from . import __version__
 
-    parser = _Parser(
+    _, parser_class = _classes()
+    parser = parser_class(
         prog="xray-exclusive",
         description="Make AWS X-Ray the only tracing system of a Lambda fleet: run the local demo and "
         "collector, check a repository, render the fleet's alarms, run the canary.",
         epilog="examples:\n  xray-exclusive demo\n  xray-exclusive check src infra\n\n" + EXIT_TABLE,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    canary = commands.add_parser(
-        "canary",
-        help="the X-Ray and CloudWatch canary",
-        description="The canary proves that X-Ray and CloudWatch accept and return data.",
-    )
-    canary_commands = canary.add_subparsers(dest="canary_command", required=True, parser_class=_Parser)
-    run = canary_commands.add_parser(
-        "run",
-        help="run the canary now (exit 0 healthy, 1 degraded, 2 failed)",
-        description="Writes test traces to X-Ray and a test datapoint to CloudWatch, reads them back and "
-        "alerts out of band when they do not come back. Configured by the CANARY_* environment variables "
-        "(see the canary page of the documentation); these options win. Needs the [canary] extra and AWS "
-        "credentials with a region.",
-        epilog="examples:\n  AWS_REGION=eu-west-1 xray-exclusive canary run --once\n"
-        "  xray-exclusive canary run --interval 600 --json\n\n" + EXIT_TABLE,
-    )
-    run.add_argument("--once", action="store_true", help="one run, then exit (default: every --interval)")
-    run.add_argument("--interval", type=float, default=300.0, help="seconds between runs without --once")
-    run.add_argument("--traces", type=int, help="test traces per run (CANARY_TRACE_COUNT)")
-    run.add_argument("--endpoint-url", help="AWS endpoint for every client (AWS_ENDPOINT_URL)")
-    run.add_argument("--json", action="store_true", help="print the result as one JSON object")
-    run.add_argument(
-        "--quiet", action="store_true", help="no progress on stderr (warnings and the result only)"
-    )
-    collect = commands.add_parser(
-        "collect",
-        help="a local X-Ray daemon + OTLP receiver, on loopback",
-        description="Receives X-Ray SDK segments (UDP) and OpenTelemetry spans (OTLP/HTTP) on 127.0.0.1, "
-        "serves a live waterfall page, and prints the traces when you press Ctrl-C.",
-        epilog="examples:\n  xray-exclusive collect\n"
-        "  AWS_XRAY_DAEMON_ADDRESS=127.0.0.1:2000 python my_handler.py   # in another terminal\n"
-        "  xray-exclusive collect --jsonl traces.jsonl --html traces.html\n\n" + EXIT_TABLE,
-    )
-    collect.add_argument("--udp-port", type=int, default=2000, help="X-Ray daemon port (0: any free port)")
-    collect.add_argument("--http-port", type=int, default=4318, help="OTLP/HTTP and live page port (0: any)")
-    collect.add_argument("--jsonl", type=Path, help="append every document to this JSON lines file")
-    collect.add_argument(
-        "--max-traces", type=int, default=1000, help="traces kept in memory (oldest evicted)"
-    )
-    collect.add_argument("--html", type=Path, help="write the HTML page here on exit")
-    view = commands.add_parser(
-        "view",
-        help="render traces from a `collect --jsonl` file",
-        description="Prints the traces a `collect --jsonl` file holds as trees, or writes them as one page.",
-        epilog="examples:\n  xray-exclusive view traces.jsonl\n  xray-exclusive view traces.jsonl --html "
-        "traces.html\n\n" + EXIT_TABLE,
-    )
-    view.add_argument("source", type=Path, help="a JSON lines file written by `collect --jsonl`")
-    view.add_argument(
-        "--html", type=Path, help="write one self-contained HTML page instead of the terminal tree"
-    )
-    demo = commands.add_parser(
-        "demo",
-        help="run the four example Lambdas locally and show their traces",
-        description="Plays four example Lambdas (seven caught-and-continued failures, a SendGrid call, an "
-        "SSE stream whose client goes away, DynamoDB and CloudWatch calls) in a simulated Lambda "
-        "environment on loopback, then prints what X-Ray will show and the metric lines. Needs the "
-        "[streaming] extra. No AWS account, no network.",
-        epilog="examples:\n  xray-exclusive demo\n  xray-exclusive demo --html /tmp/demo.html\n"
-        "  xray-exclusive demo --collector\n\n" + EXIT_TABLE,
-    )
-    demo.add_argument(
-        "--html", type=Path, help="where to write the HTML page (default ./xray-exclusive-demo.html)"
-    )
-    demo.add_argument(
-        "--collector",
-        nargs="?",
-        const="",
-        metavar="PATH",
-        help="send through a real OpenTelemetry collector build (xray-exclusive-collector) into a local "
-        "X-Ray stand-in, and show what X-Ray stored; without PATH: ./build/peers/xray-exclusive-collector, "
-        "else the one on the PATH",
-    )
-    check = commands.add_parser(
-        "check",
-        help="find X-Ray tracing pitfalls in Python, Terraform, Dockerfiles and collector YAML",
-        description="Reads a repository and reports what would break or blind X-Ray tracing, one line per "
-        "finding with its rule code. Configuration: [tool.xray-exclusive] in the nearest pyproject.toml. "
-        "Needs the [check] extra for Terraform and YAML.",
-        epilog="examples:\n  xray-exclusive check\n  xray-exclusive check src infra --format sarif > "
-        "check.sarif\n  xray-exclusive check --list-rules\n\n" + EXIT_TABLE,
-    )
-    check.add_argument("paths", nargs="*", help="files or directories (default: .)")
-    check.add_argument("--format", choices=("text", "json", "sarif"), default="text", dest="output_format")
-    check.add_argument(
-        "--select", action="append", default=[], metavar="CODE", help="only these codes/prefixes"
-    )
-    check.add_argument(
-        "--ignore", action="append", default=[], metavar="CODE", help="skip these codes/prefixes"
-    )
-    check.add_argument(
-        "--streaming", action="append", default=[], metavar="GLOB", help="files of streaming Lambdas"
-    )
-    check.add_argument("--config", help="a pyproject.toml (default: the nearest one above the first path)")
-    check.add_argument("--list-rules", action="store_true", help="print every rule and exit")
-    check.add_argument("--rules-markdown", action="store_true", help=argparse.SUPPRESS)
-    render = commands.add_parser(
-        "render",
-        help="generate infrastructure from the fleet file",
-        description="Generates infrastructure code from the fleet file (xray-exclusive.toml).",
-    )
-    render_commands = render.add_subparsers(dest="render_command", required=True, parser_class=_Parser)
-    terraform = render_commands.add_parser(
-        "terraform",
-        help="alarms, sampling rules, error group, billing alarms and dashboard as Terraform JSON",
-        description="Reads xray-exclusive.toml (or [tool.xray-exclusive.fleet] in pyproject.toml) and writes "
-        "every alarm, the sampling rules, the error group, the billing alarms and the dashboard as one "
-        "Terraform JSON file.",
-        epilog="examples:\n  xray-exclusive render terraform\n  xray-exclusive render terraform --fleet "
-        "fleet.toml --out infra/\n\n" + EXIT_TABLE,
-    )
-    terraform.add_argument("--fleet", type=Path, help="the fleet file (default: found here or above)")
-    terraform.add_argument(
-        "--out", type=Path, default=Path("."), help="directory or file (default ./xray-exclusive.tf.json)"
-    )
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=parser_class)
+    for name, path in _COMMANDS.items():
+        if only is not None and name != only:
+            commands.add_parser(name)
+            continue
+        module = import_module(path)
+        command = commands.add_parser(name, help=module.HELP)
+        module.add_arguments(command)
+        command.set_defaults(_run=module.run)
     return parser
+
+
+def _chosen(argv: Sequence[str]) -> str | None:
+    """Which command modules the parser needs.
+
+    The command ``argv`` names; ``None`` (all of them) for the root's ``--help``; ``""`` (none) for
+    ``--version`` or a usage error.
+    """
+    for token in argv:
+        if token in ("-h", "--help"):
+            return None
+        if not token.startswith("-"):
+            return token if token in _COMMANDS else ""
+    return ""
+
+
+def _words(parser: argparse.ArgumentParser, argv: Sequence[str]) -> str:
+    """``canary run``: the command and subcommands ``argv`` names, for the one-line messages."""
+    import argparse
+
+    words = []
+    for token in argv:
+        actions = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        if not actions or token not in actions[0].choices:
+            if token.startswith("-"):
+                continue
+            break
+        words.append(token)
+        parser = actions[0].choices[token]
+    return " ".join(words)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
-    args = _parser().parse_args(argv)
-    command = " ".join(
-        part
-        for part in (
-            args.command,
-            getattr(args, "canary_command", None),
-            getattr(args, "render_command", None),
-        )
-        if part
-    )
+    argv = sys.argv[1:] if argv is None else list(argv)
+    only = _chosen(argv)
+    command = only or ""
     try:
-        return _dispatch(args)
+        args: Any = _plain_check(argv)
+        if args is None:
+            parser = _parser(only)
+            command = _words(parser, argv)
+            args = parser.parse_args(argv)
+        else:
+            command = "check"
+        status: int = args._run(args)
+        return status
     except ImportError as exc:
         extra = missing_extra(exc)
         if extra is None:
@@ -215,46 +255,6 @@ def _aws_configuration_fix(exc: Exception) -> str | None:
     if isinstance(exc, botocore.ProfileNotFound):
         return f"{exc}: check AWS_PROFILE and ~/.aws/config"
     return None
-
-
-def _dispatch(args: argparse.Namespace) -> int:
-    if args.command == "canary" and args.canary_command == "run":
-        from .canary._cli import canary_run
-
-        return canary_run(
-            once=args.once,
-            interval=args.interval,
-            traces=args.traces,
-            endpoint_url=args.endpoint_url,
-            as_json=args.json,
-            quiet=args.quiet,
-        )
-    if args.command == "check":
-        from .check._cli import run_check
-
-        return run_check(
-            args.paths,
-            output_format=args.output_format,
-            select=[c for value in args.select for c in value.split(",") if c],
-            ignore=[c for value in args.ignore for c in value.split(",") if c],
-            streaming=args.streaming,
-            config=args.config,
-            list_rules=args.list_rules,
-            markdown=args.rules_markdown,
-        )
-    if args.command == "render":
-        from .render._cli import render_terraform_command
-
-        return render_terraform_command(args.fleet, args.out)
-    from .devtools import _commands
-
-    if args.command == "collect":
-        return _commands.collect(args.udp_port, args.http_port, args.jsonl, args.max_traces, args.html)
-    if args.command == "view":
-        return _commands.view(args.source, args.html)
-    if args.command == "demo":
-        return _commands.demo(args.html, args.collector)
-    return 2  # pragma: no cover - argparse requires a command
 
 
 if __name__ == "__main__":

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
 
+from ._compat.xray_sdk import thread_entities
 from ._wire import TRACE_ID
 
 __all__ = ["current_trace_id"]
@@ -63,12 +63,8 @@ def _from_xray_sdk() -> str | None:
         trace_id = getattr(parentage.CURRENT.get(), "trace_id", None)
         if isinstance(trace_id, str) and TRACE_ID.match(trace_id):
             return trace_id
-    core = sys.modules.get("aws_xray_sdk.core")
-    if core is None:
-        return None
-    recorder: Any = getattr(core, "xray_recorder", None)
     # The thread's open entities, read without the SDK's lookup (which logs an error when none is open).
-    entities = getattr(getattr(getattr(recorder, "_context", None), "_local", None), "entities", None)
+    entities = thread_entities()
     if not entities:
         return None
     trace_id = getattr(entities[-1], "trace_id", None)

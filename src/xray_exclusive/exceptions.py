@@ -9,7 +9,18 @@ XrayExclusiveError (Exception)
 ├── ConfigurationError (ValueError)
 │   ├── StreamingConfigurationError (RuntimeError)
 │   └── MissingExtraError (RuntimeError)
-└── CollectorError (RuntimeError)
+├── DataError (ValueError)
+│   ├── TraceHeaderError (ValueError)          xray_exclusive.trace_header
+│   ├── SSEError (ValueError)                  xray_exclusive.sse
+│   ├── HclError (ValueError)                  xray_exclusive.check._hcl
+│   └── BodyTooLarge (ValueError)              xray_exclusive.devtools._limits
+├── CollectorError (RuntimeError)
+├── PermanentError                             xray_exclusive.canary
+├── StateError (RuntimeError)                  xray_exclusive.canary
+├── RuntimeAPIError (RuntimeError)             xray_exclusive.runtime
+│   └── ResponseRejected                       xray_exclusive.runtime
+└── Fault                                      xray_exclusive.runtime
+    └── MarshalError (ValueError)              xray_exclusive.runtime
 ```
 
 Where each one is raised, and the older names that are the same class:
@@ -26,12 +37,21 @@ Where each one is raised, and the older names that are the same class:
 * ``CollectorError``: ``xray-exclusive collect`` cannot start (a port in use,
   a non-loopback address, no collector binary). Also importable as
   ``xray_exclusive.devtools.CollectorError``.
+* ``DataError``: the input data is invalid (a header, an event stream, a
+  Terraform file, a request body), not the setup. Its subclasses stay beside
+  their parsers, named in the right column: ``TraceHeaderError``
+  (``trace_header.parse``), ``SSEError`` (the SSE parser, past its size
+  limit), ``HclError`` (the checker's Terraform reader) and ``BodyTooLarge``
+  (the local collector, answered 413).
+* ``PermanentError`` and ``StateError``: the canary's AWS call failed for good
+  (credentials, permissions), or its failure count could not be kept.
+* ``RuntimeAPIError`` and ``Fault``: the streaming runtime's. A ``Fault`` (and
+  ``MarshalError``) is reported to the Lambda Runtime API with its
+  ``Runtime.*`` error type, never raised to the caller's code.
 
-What is not here: errors about data, not setup, stay beside their parsers and
-keep their builtin base (``trace_header.TraceHeaderError``, the SSE parser's
-``SSEError``, ``check``'s ``HclError``, ``devtools``' ``BodyTooLarge``, the
-canary's ``PermanentError`` and ``StateError``). The user's own exceptions are
-never wrapped: ``failure_path`` re-raises them untouched.
+Classes without a builtin in parentheses subclass only their parent (and so
+``Exception``). The user's own exceptions are never wrapped: ``failure_path``
+re-raises them untouched.
 
 Example:
     >>> from xray_exclusive import ConfigurationError, XrayExclusiveError
@@ -48,6 +68,7 @@ from __future__ import annotations
 __all__ = [
     "CollectorError",
     "ConfigurationError",
+    "DataError",
     "MissingExtraError",
     "StreamingConfigurationError",
     "XrayExclusiveError",
@@ -108,6 +129,22 @@ class MissingExtraError(ConfigurationError, RuntimeError):
     Example:
         >>> issubclass(MissingExtraError, ConfigurationError), issubclass(MissingExtraError, RuntimeError)
         (True, True)
+    """
+
+
+class DataError(XrayExclusiveError, ValueError):
+    """The input data is invalid (a trace header, an event stream, a file, a body); the message says where.
+
+    The base of the parsers' own errors (``TraceHeaderError``, ``SSEError``,
+    ``HclError``, ``BodyTooLarge``), each still a ``ValueError`` as it always was.
+
+    Example:
+        >>> from xray_exclusive import DataError, trace_header
+        >>> try:
+        ...     trace_header.parse("Root=1-xyz")
+        ... except DataError as error:
+        ...     print(type(error).__name__, isinstance(error, ValueError))
+        TraceHeaderError True
     """
 
 

@@ -24,9 +24,10 @@ from collections.abc import Mapping
 from types import TracebackType
 
 from ._backend import Span, TracingBackend, get_default_backend
-from ._classification import Classification
+from ._classification import as_status, classify
+from ._http_block import status_classification
+from ._recording import admit_all, exception_type_name, ours_failed, record_cause
 from .bounded import NAME_LIMIT, LazyLogger, SubsegmentBudget, bounded_stack, truncate_message
-from .failure import _admit_all, _as_status, _ours_failed, _record_cause, classify, exception_type_name
 
 __all__ = ["HttpSubsegment", "http_subsegment", "sanitize_url", "subsegment_name"]
 
@@ -72,16 +73,6 @@ def _sanitize(text: str) -> str:
     return truncate_message(clean, _URL_LIMIT)
 
 
-def _from_status(status: int) -> Classification | None:
-    if status == 429:
-        return Classification(True, False, True, True, status)
-    if 400 <= status < 500:
-        return Classification(True, False, False, True, status)
-    if 500 <= status < 600:
-        return Classification(False, True, False, True, status)
-    return None
-
-
 class HttpSubsegment:
     """The handle of one ``http_subsegment``: set the response status, add annotations.
 
@@ -119,7 +110,7 @@ class HttpSubsegment:
         try:
             budget = self._get_budget()
             annotations = self._annotations
-            admitted = _admit_all(budget, annotations, self.name) if annotations is not None else ()
+            admitted = admit_all(budget, annotations, self.name) if annotations is not None else ()
             backend = self._backend
             if backend is None:
                 backend = self._backend = get_default_backend()
@@ -129,7 +120,7 @@ class HttpSubsegment:
                 for valid in admitted:
                     span.annotate(valid.key, valid.value)
         except Exception as ours:
-            _ours_failed("opening its subsegment", self.name, ours)
+            ours_failed("opening its subsegment", self.name, ours)
         except BaseException:  # KeyboardInterrupt while opening: leave nothing open behind
             self._close()
             raise
@@ -138,7 +129,7 @@ class HttpSubsegment:
     def status(self, code: object) -> None:
         """Record the response's HTTP status (an int 100-599; anything else is dropped with a log line)."""
         try:
-            status = _as_status(code)
+            status = as_status(code)
             if status is None:
                 _logger.warning(
                     "http_subsegment %r: ignoring status of type %s (not an HTTP status code).",
@@ -150,7 +141,7 @@ class HttpSubsegment:
             if self._span is not None and self._span.recording:
                 self._span.set_http(None, None, status)
         except Exception as ours:
-            _ours_failed("recording the status", self.name, ours)
+            ours_failed("recording the status", self.name, ours)
 
     def annotate(self, **annotations: object) -> None:
         """Add validated annotations (``recipient_count=3``); bad ones are dropped with a logged reason."""
@@ -158,10 +149,10 @@ class HttpSubsegment:
         if span is None or not span.recording:
             return
         try:
-            for valid in _admit_all(self._get_budget(), annotations, self.name):
+            for valid in admit_all(self._get_budget(), annotations, self.name):
                 span.annotate(valid.key, valid.value)
         except Exception as ours:
-            _ours_failed("annotating", self.name, ours)
+            ours_failed("annotating", self.name, ours)
 
     def _get_budget(self) -> SubsegmentBudget:
         if self._budget is None:
@@ -174,11 +165,11 @@ class HttpSubsegment:
         try:
             self._record(exc)
         except Exception as ours:
-            _ours_failed("recording the call", self.name, ours)
+            ours_failed("recording the call", self.name, ours)
         try:
             self._close()
         except Exception as ours:
-            _ours_failed("closing its subsegment", self.name, ours)
+            ours_failed("closing its subsegment", self.name, ours)
 
     def _record(self, exc: BaseException | None) -> None:
         span = self._span
@@ -193,9 +184,9 @@ class HttpSubsegment:
             span.mark(classification._replace(remote=True))
             stack = bounded_stack(exc)
             type_name = exception_type_name(exc)
-            _record_cause(span, self._get_budget(), exc, type_name, exc, stack.frames, stack.truncated, True)
+            record_cause(span, self._get_budget(), exc, type_name, exc, stack.frames, stack.truncated, True)
         elif self.response_status is not None:
-            from_status = _from_status(self.response_status)
+            from_status = status_classification(self.response_status)
             if from_status is not None:
                 span.mark(from_status)
 

@@ -1,45 +1,34 @@
-"""The catalogue of the seven silent failure paths, and the type users define their own with.
+"""``FailurePath``, the type an application declares its failure paths with, and ``load`` for a fleet file's.
 
-Names, metrics, namespaces and dimensions are fixed: use them exactly, the
-generated alarms and dashboards depend on them.
-Every metric also carries the dimension ``Lambda={function name}``, added at
-emission time.
+A path is the application's own: declare it inline (``FailurePath("payment_capture", namespace=...)``),
+or once in the fleet file ``xray-exclusive.toml`` (``[[failure_paths]]``), where ``render terraform``
+gives it its alarm, and build it from there with :func:`load`. Every metric also carries the dimension
+``Lambda={function name}``, added at emission time.
 
 Example:
-    >>> from xray_exclusive import paths
-    >>> paths.CIRCUIT_BREAKER_SAVE.metric, dict(paths.CIRCUIT_BREAKER_SAVE.dimensions)
-    ('CircuitBreakerPersistenceFailure', {'Operation': 'save'})
-    >>> len(paths.ALL)
-    7
+    >>> from xray_exclusive.paths import FailurePath
+    >>> path = FailurePath("payment_capture", namespace="Shop/Reliability", dimensions={"Provider": "card"})
+    >>> path.metric, dict(path.dimensions)
+    ('PaymentCaptureFailure', {'Provider': 'card'})
 """
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, Literal
 
-from . import _cw_names
+from . import _cw_names, _metrics
+from .exceptions import ConfigurationError
 
-__all__ = [
-    "ALL",
-    "AUDIT_TRAIL_PERSIST",
-    "CIRCUIT_BREAKER_LOAD",
-    "CIRCUIT_BREAKER_SAVE",
-    "DOWNSTREAM_NOTIFICATION_PUBLISH",
-    "LAMBDA_DIMENSION",
-    "PARALLEL_FETCH_AGGREGATE",
-    "SELF_HEALING_ITEM_FETCH",
-    "TIMESERIES_FANOUT_BATCH_WRITE",
-    "FailurePath",
-    "Mark",
-]
+__all__ = ["LAMBDA_DIMENSION", "FailurePath", "Mark", "load"]
 
 Mark = Literal["error", "fault"]
 """A forced X-Ray mark for every failure of a path, instead of the library's classification."""
 
-LAMBDA_DIMENSION = "Lambda"
+LAMBDA_DIMENSION = _metrics.LAMBDA_DIMENSION
 """The dimension every failure-path metric carries: the Lambda function's name."""
 
 _NAME_LIMIT = 200
@@ -166,52 +155,102 @@ def _check_dimension(key: object, value: object) -> None:
     _cw_names.check_dimension_value(key, value)
 
 
-_RELIABILITY = "SentimentAnalyzer/Reliability"
+_DECLARATION_KEYS = ("name", "metric", "namespace", "dimensions", "mark")
+_RENDER_KEYS = ("threshold",)  # the alarm's; read by ``render terraform``
 
-CIRCUIT_BREAKER_LOAD = FailurePath(
-    "circuit_breaker_load", "CircuitBreakerPersistenceFailure", _RELIABILITY, {"Operation": "load"}
-)
-"""Path 1: loading the circuit breaker's state failed; the breaker falls back to its default state."""
 
-CIRCUIT_BREAKER_SAVE = FailurePath(
-    "circuit_breaker_save", "CircuitBreakerPersistenceFailure", _RELIABILITY, {"Operation": "save"}
-)
-"""Path 2: saving the circuit breaker's state failed; the next invocation sees a clean state."""
+def read_fleet_table(file: str | os.PathLike[str]) -> tuple[dict[str, Any], str]:
+    """The fleet table of ``xray-exclusive.toml``, or of ``pyproject.toml``'s ``[tool.xray-exclusive.fleet]``.
 
-AUDIT_TRAIL_PERSIST = FailurePath(
-    "audit_trail_persist", "AuditEventPersistenceFailure", "SentimentAnalyzer/Compliance"
-)
-"""Path 3: an audit event was not persisted; the compliance trail has a gap."""
+    Returns the table and where it is, for error messages. Raises :class:`ConfigurationError` naming
+    the file when it cannot be read or has no fleet table.
+    """
+    import tomllib
+    from pathlib import Path
 
-DOWNSTREAM_NOTIFICATION_PUBLISH = FailurePath(
-    "downstream_notification_publish", "DownstreamNotificationFailure", _RELIABILITY
-)
-"""Path 4: the SNS publish to downstream consumers failed (their 30 s notification deadline is at risk)."""
+    path = Path(file)
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise ConfigurationError(f"{path}: {error}") from error
+    if path.name != "pyproject.toml":
+        return document, str(path)
+    table = document.get("tool", {}).get("xray-exclusive", {}).get("fleet")
+    if not isinstance(table, dict):
+        raise ConfigurationError(f"{path}: no [tool.xray-exclusive.fleet] table")
+    return table, f"{path} [tool.xray-exclusive.fleet]"
 
-TIMESERIES_FANOUT_BATCH_WRITE = FailurePath(
-    "timeseries_fanout_batch_write", "TimeseriesFanoutPartialFailure", "SentimentAnalyzer/Data"
-)
-"""Path 5: BatchWriteItem left unprocessed items.
 
-Annotate ``ticker``, ``unprocessed_count`` and ``resolutions`` (which resolutions were affected).
-"""
+def declare(tables: object, where: str) -> dict[str, FailurePath]:
+    """Build the paths of a fleet table's ``failure_paths`` list (of tables), by name, in order.
 
-SELF_HEALING_ITEM_FETCH = FailurePath("self_healing_item_fetch", "SelfHealingItemFetchFailure", _RELIABILITY)
-"""Path 6: one item of the self-healing loop could not be fetched.
+    Each table has ``name`` and optionally ``metric``, ``namespace``, ``dimensions`` (a table of
+    strings) and ``mark``, as the :class:`FailurePath` arguments; ``threshold`` is left to
+    ``render terraform``. Raises :class:`ConfigurationError` naming ``where`` and the key.
 
-One subsegment per item, inside the loop, annotated with ``source_id``.
-"""
+    Example:
+        >>> declare([{"name": "payment_capture", "threshold": 5}], "xray-exclusive.toml")["payment_capture"]
+        FailurePath(name='payment_capture', metric='PaymentCaptureFailure', namespace=None)
+        >>> declare([{"name": "a"}, {"name": "a"}], "fleet.toml")
+        Traceback (most recent call last):
+        ...
+        xray_exclusive.exceptions.ConfigurationError: fleet.toml: failure_paths[1].name: 'a' is declared twice
+    """
+    if not isinstance(tables, list):
+        raise ConfigurationError(f"{where}: failure_paths must be a list of tables ([[failure_paths]])")
+    declared: dict[str, FailurePath] = {}
+    for index, table in enumerate(tables):
+        at = f"{where}: failure_paths[{index}]"
+        if not isinstance(table, Mapping):
+            raise ConfigurationError(f"{at} must be a table")
+        unknown = sorted(set(table) - {*_DECLARATION_KEYS, *_RENDER_KEYS})
+        if unknown:
+            raise ConfigurationError(
+                f"{at}: unknown keys {unknown}; known: {[*_DECLARATION_KEYS, *_RENDER_KEYS]}"
+            )
+        if "name" not in table:
+            raise ConfigurationError(f"{at}: `name` is required")
+        for key in ("name", "metric", "namespace", "mark"):
+            if key in table and not isinstance(table[key], str):
+                raise ConfigurationError(f"{at}.{key} must be a string, not {table[key]!r}")
+        dimensions = table.get("dimensions", {})
+        if not isinstance(dimensions, Mapping) or not all(isinstance(v, str) for v in dimensions.values()):
+            raise ConfigurationError(f"{at}.dimensions must be a table of strings, not {dimensions!r}")
+        try:
+            path = FailurePath(
+                table["name"], table.get("metric", ""), table.get("namespace"), dimensions, table.get("mark")
+            )
+        except ValueError as error:
+            raise ConfigurationError(f"{at}: {error}") from None
+        if path.name in declared:
+            raise ConfigurationError(f"{at}.name: {path.name!r} is declared twice")
+        declared[path.name] = path
+    return declared
 
-PARALLEL_FETCH_AGGREGATE = FailurePath("parallel_fetch_aggregate", "ParallelFetcherErrors", _RELIABILITY)
-"""Path 7: the parallel fetcher's threads collected errors; one aggregate subsegment after they join."""
 
-ALL: tuple[FailurePath, ...] = (
-    CIRCUIT_BREAKER_LOAD,
-    CIRCUIT_BREAKER_SAVE,
-    AUDIT_TRAIL_PERSIST,
-    DOWNSTREAM_NOTIFICATION_PUBLISH,
-    TIMESERIES_FANOUT_BATCH_WRITE,
-    SELF_HEALING_ITEM_FETCH,
-    PARALLEL_FETCH_AGGREGATE,
-)
-"""The seven paths, in order from path 1 to path 7."""
+def load(file: str | os.PathLike[str]) -> Mapping[str, FailurePath]:
+    r"""The failure paths a fleet file declares in ``[[failure_paths]]``, by name.
+
+    The same declarations ``xray-exclusive render terraform`` alarms, so an application can build its
+    paths from the file instead of repeating them (or declare ``FailurePath(...)`` inline, as it
+    prefers). Reads ``xray-exclusive.toml``, or ``[tool.xray-exclusive.fleet]`` of a
+    ``pyproject.toml``; the rest of the file is ``render``'s. Raises
+    :class:`~xray_exclusive.ConfigurationError` naming the file and the key.
+
+    Example:
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> from xray_exclusive import paths
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     file = Path(tmp, "xray-exclusive.toml")
+        ...     _ = file.write_text('[[failure_paths]]\nname = "payment_capture"\n'
+        ...                         'namespace = "Shop/Reliability"\nthreshold = 5\n')
+        ...     declared = paths.load(file)
+        >>> declared["payment_capture"].metric, declared["payment_capture"].namespace
+        ('PaymentCaptureFailure', 'Shop/Reliability')
+
+    Limitations: reading the file costs a TOML parse (``tomllib``, imported here only); call it once,
+    at import of the handler's module, not per invocation.
+    """
+    table, where = read_fleet_table(file)
+    return MappingProxyType(declare(table.get("failure_paths", []), where))

@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from ._wire import TRACE_ID, header_value
+from .exceptions import DataError
 
 __all__ = [
     "ENV_VAR",
@@ -56,7 +57,7 @@ _SAMPLED = frozenset({"0", "1", "?"})
 _KNOWN = ("Root", "Parent", "Sampled", "Lineage")
 
 
-class TraceHeaderError(ValueError):
+class TraceHeaderError(DataError, ValueError):
     """The header is not a valid ``X-Amzn-Trace-Id``; the message says which part and why.
 
     Example:

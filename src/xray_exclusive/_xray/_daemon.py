@@ -84,12 +84,10 @@ def _get_socket() -> Any:
     if sock is None:
         with _lock:
             if _socket is None:
-                try:  # the C module alone: `socket` imports enum and selectors, milliseconds at cold start
-                    import _socket as socket_module
-                except ImportError:  # pragma: no cover - another Python implementation
-                    import socket as socket_module  # type: ignore[no-redef]
+                from .._compat.cmodules import socket_module  # `_socket` alone: cold start
 
-                created = socket_module.socket(socket_module.AF_INET, socket_module.SOCK_DGRAM)
+                module = socket_module()
+                created = module.socket(module.AF_INET, module.SOCK_DGRAM)
                 created.setblocking(False)
                 _socket = created
             sock = _socket

@@ -18,7 +18,7 @@ Lambda (no ``LAMBDA_TASK_ROOT``, or under SAM or Chalice local), no trace
 header (Lambda's INIT phase), or ``Sampled`` other than ``1``.
 
 Example:
-    >>> resolve({"LAMBDA_TASK_ROOT": "/var/task", "_X_AMZN_TRACE_ID": "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"})
+    >>> resolve({"LAMBDA_TASK_ROOT": "/var/task", "AWS_XRAY_SDK_ENABLED": "true", "_X_AMZN_TRACE_ID": "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"})
     Parent(trace_id='1-5759e988-bd862e3fe1be46a994272793', id='53995c3f42cd8ad8', sampled=True)
 """  # noqa: E501
 
@@ -29,6 +29,7 @@ import sys
 from contextvars import ContextVar
 from typing import Any, NamedTuple
 
+from .._compat.xray_sdk import current_entity as sdk_current_entity
 from .._fastenv import BYTES_ENVIRON
 from ..bounded import LazyLogger
 
@@ -151,31 +152,6 @@ def trace_header(environ: Any = None) -> Parent | None:
     env = os.environ if environ is None else environ
     raw_text = env.get(TRACE_HEADER)
     return _lambda_parent(raw_text, raw_text)
-
-
-def sdk_current_entity() -> Any:
-    """The X-Ray SDK's current entity on this thread, if the SDK is imported and has one; never pushes.
-
-    Reads the context's thread-local stack directly (the public ``get_trace_entity()``
-    re-parses the trace header and, with no entity, logs or raises by the
-    ``context_missing`` strategy). Falls back to the public call if the SDK's
-    private layout ever changes.
-    """
-    core = sys.modules.get("aws_xray_sdk.core")
-    if core is None:
-        return None
-    recorder = getattr(core, "xray_recorder", None)
-    context = getattr(recorder, "context", None)
-    local = getattr(context, "_local", None)
-    if local is None:
-        try:
-            return context.get_trace_entity() if context is not None else None
-        except Exception:  # the RUNTIME_ERROR context_missing strategy: no entity
-            return None
-    entities = getattr(local, "entities", None)
-    if entities:
-        return entities[-1]
-    return getattr(local, "segment", None)  # LambdaContext keeps the function's facade segment here
 
 
 def _from_sdk(entity: Any, header: Parent | None) -> Parent | None:

@@ -29,6 +29,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from .._backend import INERT, Span
+from .._http_block import http_fields, status_flags
 from ..bounded import AnnotationValue, Frame, JSONValue, working_directory
 from . import _daemon
 from ._parent import Parent, close_leaked, push, resolve
@@ -151,19 +152,11 @@ class _NativeSpan:
         exceptions.append(throwable)
 
     def set_http(self, method: str | None = None, url: str | None = None, status: int | None = None) -> None:
-        if method is not None:
-            self.http.setdefault("request", {})["method"] = method
-        if url is not None:
-            self.http.setdefault("request", {})["url"] = url
         if status is not None:
-            if status >= 500:  # the SDK's Entity.apply_status_code
-                self.flags["fault"] = True
-            elif status == 429:
-                self.flags["throttle"] = True
-                self.flags["error"] = True
-            elif status >= 400:
-                self.flags["error"] = True
-            self.http.setdefault("response", {})["status"] = status
+            for flag in status_flags(status):  # in the SDK's order: the document's key order follows
+                self.flags[flag] = True
+        for field in http_fields(method, url, status):
+            self.http.setdefault(field.section, {})[field.key] = field.value
 
     def document(self, end_time: float) -> dict[str, Any]:
         """The segment document, keys in the order the SDK writes them."""

@@ -27,6 +27,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from .._backend import INERT, Span
+from .._compat.xray_sdk import record_exception
+from .._http_block import http_fields
 from ..bounded import AnnotationValue, Frame, JSONValue, working_directory
 from ._parent import close_leaked, push, resolve
 from .native import _new_id
@@ -84,32 +86,16 @@ class _SdkSpan:
         truncated: int,
         remote: bool,
     ) -> None:
-        from aws_xray_sdk.core.models.throwable import Throwable
-
-        entity = self.entity
-        if not isinstance(entity.cause, dict):
-            entity.cause = {}
-        # Not Throwable(exception, ...): it sets `_recorded` on the exception, which a frozen dataclass
-        # refuses, and the caller's exception object is not ours to change. Its fields, in its order.
-        throwable = Throwable.__new__(Throwable)
-        throwable.id = _new_id()
-        throwable.message = message
-        throwable.type = type_name
-        throwable.remote = remote
-        throwable.stack = [{"path": f.path, "line": f.line, "label": f.label} for f in frames]
-        if truncated:
-            throwable.truncated = truncated
-        entity.cause.setdefault("exceptions", []).append(throwable)
-        entity.cause["working_directory"] = working_directory()
+        stack = [{"path": f.path, "line": f.line, "label": f.label} for f in frames]
+        # The SDK's Throwable, without touching the caller's exception object.
+        record_exception(
+            self.entity, _new_id(), type_name, message, stack, truncated, remote, working_directory()
+        )
 
     def set_http(self, method: str | None = None, url: str | None = None, status: int | None = None) -> None:
         entity = self.entity
-        if method is not None:
-            entity.put_http_meta("method", method)
-        if url is not None:
-            entity.put_http_meta("url", url)
-        if status is not None:
-            entity.put_http_meta("status", status)  # the SDK also sets error/throttle/fault from it
+        for field in http_fields(method, url, status):
+            entity.put_http_meta(field.key, field.value)  # the SDK files it; from a status, sets status_flags
 
     def finish(self) -> None:
         """Close the model and send it through the recorder's emitter (once)."""

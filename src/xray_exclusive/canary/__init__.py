@@ -9,7 +9,7 @@ through SNS and a webhook directly, never through the systems it watches.
 Example:
     >>> from xray_exclusive.canary import CanaryConfig
     >>> CanaryConfig.from_env({}).namespace
-    'XRayExclusive/Canary'
+    'XrayExclusive/Canary'
 """
 
 from __future__ import annotations

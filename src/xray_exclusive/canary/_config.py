@@ -46,21 +46,23 @@ class SystemClock:
 class CanaryConfig:
     """Everything one canary run needs to know; see ``docs/canary.md`` for each field's variable.
 
+    Each field's default is its variable's, read from ``_env`` (one place for both).
+
     Example:
         >>> CanaryConfig(trace_count=3).retrieval_delays
         (30.0, 60.0)
     """
 
-    trace_count: int = 5
-    retrieval_delays: tuple[float, ...] = (30.0, 60.0)
-    metric_delay: float = 90.0
-    metric_window: float = 120.0
+    trace_count: int = _env.CANARY_TRACE_COUNT.default
+    retrieval_delays: tuple[float, ...] = _env.CANARY_RETRIEVAL_DELAYS.default
+    metric_delay: float = _env.CANARY_METRIC_DELAY.default
+    metric_window: float = _env.CANARY_METRIC_WINDOW.default
     metric_poll_interval: float = 15.0
-    namespace: str = "XRayExclusive/Canary"
-    loss_threshold: float = 0.2
-    sns_topic_arn: str | None = None
-    webhook_url: str | None = None
-    state_table: str | None = None
+    namespace: str = _env.CANARY_NAMESPACE.default
+    loss_threshold: float = _env.CANARY_LOSS_THRESHOLD.default
+    sns_topic_arn: str | None = _env.CANARY_SNS_TOPIC_ARN.default
+    webhook_url: str | None = _env.CANARY_WEBHOOK_URL.default
+    state_table: str | None = _env.CANARY_STATE_TABLE.default
     endpoint_url: str | None = None
     max_retries: int = 3
     service_name: str = "xray-exclusive-canary"

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._config import Clock
+from ._metrics import DESTINATION
 from ._taxonomy import Calls, PermanentError, error_code
 
 __all__ = [
@@ -29,7 +30,7 @@ __all__ = [
     "retrieve_from_logs",
 ]
 
-DESTINATION_METRIC = "SegmentDestination"
+DESTINATION_METRIC = DESTINATION.name
 """1 per run, with dimension ``Destination`` = ``XRay``, ``CloudWatchLogs`` or ``unknown``."""
 LOGS = "CloudWatchLogs"
 _RETRIEVAL_POLLS = 6
@@ -194,8 +195,10 @@ def destination_metric_data(destination: SegmentDestination) -> list[dict[str, A
     return [
         {
             "MetricName": DESTINATION_METRIC,
-            "Dimensions": [{"Name": "Destination", "Value": destination.destination or "unknown"}],
+            "Dimensions": [
+                {"Name": DESTINATION.dimensions[0], "Value": destination.destination or "unknown"}
+            ],
             "Value": 1.0,
-            "Unit": "Count",
+            "Unit": DESTINATION.unit,
         }
     ]

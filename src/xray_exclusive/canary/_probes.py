@@ -11,11 +11,12 @@ from typing import Any
 
 from ._config import CanaryConfig, Clock
 from ._destination import SegmentDestination, retrieve_from_logs
+from ._metrics import PROBE
 from ._taxonomy import Calls, PermanentError, error_code
 
 __all__ = ["CloudWatchFigures", "XRayFigures", "probe_cloudwatch", "probe_xray"]
 
-PROBE_METRIC = "canary.cloudwatch.probe"
+PROBE_METRIC = PROBE.name
 _BATCH_GET_LIMIT = 5  # BatchGetTraces takes at most 5 trace IDs
 _PUT_LIMIT = 50
 
@@ -209,7 +210,7 @@ def probe_cloudwatch(cloudwatch: Any, config: CanaryConfig, clock: Clock, calls:
     """Put one datapoint with a unique ``RunId``; read it back after the delay until the window ends."""
     figures = CloudWatchFigures()
     run_id = uuid.uuid4().hex
-    dimensions = [{"Name": "RunId", "Value": run_id}]
+    dimensions = [{"Name": PROBE.dimensions[0], "Value": run_id}]
     put_at = clock.now()
     stamp = datetime.datetime.fromtimestamp(put_at, datetime.UTC)
     try:
@@ -223,7 +224,7 @@ def probe_cloudwatch(cloudwatch: Any, config: CanaryConfig, clock: Clock, calls:
                     "MetricName": PROBE_METRIC,
                     "Dimensions": dimensions,
                     "Value": 1.0,
-                    "Unit": "Count",
+                    "Unit": PROBE.unit,
                     "Timestamp": stamp,
                 }
             ],

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..exceptions import XrayExclusiveError
 from ._taxonomy import Calls, error_code
 
 __all__ = ["StateError", "update_consecutive_failures"]
 
 
-class StateError(RuntimeError):
+class StateError(XrayExclusiveError, RuntimeError):
     """The count could not be read or written (after retries)."""
 
 

@@ -6,20 +6,16 @@ import random
 from collections.abc import Callable
 from typing import Any, Literal, TypeVar
 
+from .._throttling import THROTTLING_CODES
+from ..exceptions import XrayExclusiveError
 from ._config import Clock
 
 __all__ = ["PERMANENT_CODES", "TRANSIENT_CODES", "Calls", "PermanentError", "error_kind"]
 
 T = TypeVar("T")
 
-TRANSIENT_CODES = frozenset(
+TRANSIENT_CODES = THROTTLING_CODES | frozenset(
     {
-        "ThrottlingException",
-        "Throttling",
-        "ThrottledException",
-        "TooManyRequestsException",
-        "RequestLimitExceeded",
-        "ProvisionedThroughputExceededException",
         "InternalFailure",
         "InternalError",
         "InternalServiceError",
@@ -30,7 +26,11 @@ TRANSIENT_CODES = frozenset(
         "RequestTimeoutException",
     }
 )
-"""Codes retried with exponential backoff and full jitter (plus any HTTP 5xx and connection errors)."""
+"""Codes retried with exponential backoff and full jitter (plus any HTTP 5xx and connection errors).
+
+Every throttling code (``_throttling.py``, the list ``classify`` marks ``throttle``), and the services'
+internal errors.
+"""
 
 PERMANENT_CODES = frozenset(
     {
@@ -90,7 +90,7 @@ def error_code(exc: BaseException) -> str:
     return type(exc).__name__
 
 
-class PermanentError(Exception):
+class PermanentError(XrayExclusiveError):
     """A call failed with an error retries cannot fix (credentials, permissions): escalate now.
 
     Example:

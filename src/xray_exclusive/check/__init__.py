@@ -18,11 +18,17 @@ Example:
 
 from __future__ import annotations
 
-from ._config import CheckConfig, ConfigError, find_pyproject, load_config
-from ._model import PARSE_ERROR, Finding, Rule
-from ._report import as_json, rule_list, rules_markdown, sarif, text
-from ._rules import RULES
-from ._run import Report, check, kind_of
+from importlib import import_module
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from ._config import CheckConfig, ConfigError, find_pyproject, load_config
+    from ._model import PARSE_ERROR, Finding, Hit, Rule
+    from ._registry import RULES
+    from ._report import as_json, rule_list, rules_markdown, sarif, text
+    from ._run import Report, check, kind_of
 
 __all__ = [
     "PARSE_ERROR",
@@ -30,6 +36,7 @@ __all__ = [
     "CheckConfig",
     "ConfigError",
     "Finding",
+    "Hit",
     "Report",
     "Rule",
     "as_json",
@@ -42,3 +49,38 @@ __all__ = [
     "sarif",
     "text",
 ]
+
+# Loaded on first use (PEP 562): ``python -m xray_exclusive.check`` and the command module import this
+# package, and pay only for what the run needs.
+_LAZY = {
+    "PARSE_ERROR": "_model",
+    "Finding": "_model",
+    "Hit": "_model",
+    "Rule": "_model",
+    "RULES": "_registry",
+    "CheckConfig": "_config",
+    "ConfigError": "_config",
+    "find_pyproject": "_config",
+    "load_config": "_config",
+    "as_json": "_report",
+    "rule_list": "_report",
+    "rules_markdown": "_report",
+    "sarif": "_report",
+    "text": "_report",
+    "Report": "_run",
+    "check": "_run",
+    "kind_of": "_run",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

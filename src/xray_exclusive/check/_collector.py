@@ -3,16 +3,90 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
-from ._model import SourceFile
+from ._model import Hit, Rule, SourceFile
 from ._vendors import LOCAL_EXPORTERS, is_xray_destination
 
-# (code, line, col, detail)
-Hit = tuple[str, int, int, str]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 _EXTRA_EXTENSIONS = ("zpages", "pprof")
 _DEFAULT_OTLP_HTTP_PORT = "4318"
+
+
+RULES = (
+    Rule(
+        code="XE050",
+        name="collector-without-decouple",
+        kind="collector",
+        severity="error",
+        message="traces pipeline without the decouple processor: add decouple as its last processor",
+        spec=("FR-075", "FR-090", "SC-031"),
+        rationale="Without it the extension lets Lambda freeze while exports are in flight (the ~30% "
+        "span loss of aws-otel-lambda#886); containers get no automatic injection.",
+        filename="collector.yaml",
+    ),
+    Rule(
+        code="XE051",
+        name="decouple-not-last",
+        kind="collector",
+        severity="error",
+        message="decouple is not the last processor of the traces pipeline: move it last (after batch)",
+        spec=("FR-075", "SC-044"),
+        rationale="The decouple processor's README: it 'should always be the last processor in the "
+        "list'. Placed before batch, it hands spans to a processor that may still hold them "
+        "when the environment freezes.",
+        filename="collector.yaml",
+    ),
+    Rule(
+        code="XE052",
+        name="collector-without-otlp-http",
+        kind="collector",
+        severity="error",
+        message="traces pipeline without an OTLP HTTP receiver on port 4318: add otlp.protocols.http "
+        "(endpoint localhost:4318)",
+        spec=("FR-064",),
+        rationale="The library's exporter posts to localhost:4318/v1/traces.",
+        filename="collector.yaml",
+    ),
+    Rule(
+        code="XE053",
+        name="collector-without-awsxray",
+        kind="collector",
+        severity="error",
+        message="traces pipeline without the awsxray exporter: add it",
+        spec=("FR-064",),
+        rationale="Spans that do not reach X-Ray are spans the operator never sees.",
+        filename="collector.yaml",
+    ),
+    Rule(
+        code="XE054",
+        name="collector-extra-components",
+        kind="collector",
+        severity="warning",
+        message="collector component the SSE Lambda does not need (metrics/logs pipeline, prometheus, "
+        "zpages, pprof): remove it",
+        spec=("FR-064",),
+        rationale="Every component costs extension memory and INIT time.",
+        filename="collector.yaml",
+    ),
+    Rule(
+        code="XE062",
+        name="second-tracing-backend-collector",
+        kind="collector",
+        severity="error",
+        message="second tracing backend (an exporter in a traces pipeline that sends spans somewhere "
+        "other than X-Ray (otlphttp/otlp to a remote endpoint, a vendor exporter)): X-Ray is the "
+        "fleet's only tracing system; remove it from the pipeline, or keep a deliberate one with "
+        "`# xe: ignore[XE062]` and the reason",
+        spec=(),
+        rationale="Every exporter of the traces pipeline receives every span: a second one is a second "
+        "tracing system, and one more export the extension waits for before Lambda freezes.",
+        filename="collector.yaml",
+    ),
+)
+"""The rules this analyser emits (the registry, ``_registry.py``, gathers every analyser's)."""
 
 
 def _type(component: str) -> str:

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import fnmatch
-import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from ..exceptions import ConfigurationError
-from ._rules import RULES
 
 _KEYS = frozenset({"select", "ignore", "exclude", "streaming", "per-file-ignores", "fleet"})
 
@@ -17,7 +14,6 @@ ConfigError = ConfigurationError
 """The checker's older name of :class:`xray_exclusive.ConfigurationError`: the CLI exits 3 (cannot run)."""
 
 
-@dataclass
 class CheckConfig:
     """What to check, relative to ``root`` (the directory of ``pyproject.toml``).
 
@@ -30,16 +26,41 @@ class CheckConfig:
         (False, True, True)
     """
 
-    select: tuple[str, ...] = ("XE",)
-    ignore: tuple[str, ...] = ()
-    exclude: tuple[str, ...] = ()
-    streaming: tuple[str, ...] = ()
-    per_file_ignores: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    root: Path = field(default_factory=Path.cwd)
+    # A plain class, not a dataclass: ``dataclasses`` (and the ``inspect`` it imports) would cost the
+    # checker's start-up more than its whole run on a small repository.
+    __slots__ = ("exclude", "ignore", "per_file_ignores", "root", "select", "streaming")
 
-    def __post_init__(self) -> None:
+    def __init__(
+        self,
+        select: tuple[str, ...] = ("XE",),
+        ignore: tuple[str, ...] = (),
+        exclude: tuple[str, ...] = (),
+        streaming: tuple[str, ...] = (),
+        per_file_ignores: Mapping[str, tuple[str, ...]] | None = None,
+        root: Path | None = None,
+    ) -> None:
+        self.select = select
+        self.ignore = ignore
+        self.exclude = exclude
+        self.streaming = streaming
+        self.per_file_ignores: Mapping[str, tuple[str, ...]] = (
+            {} if per_file_ignores is None else per_file_ignores
+        )
+        self.root = Path.cwd() if root is None else root
         for code in (*self.select, *self.ignore, *(c for v in self.per_file_ignores.values() for c in v)):
             _validate_code(code)
+
+    def _fields(self) -> tuple[object, ...]:
+        return (self.select, self.ignore, self.exclude, self.streaming, self.per_file_ignores, self.root)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, CheckConfig) and self._fields() == other._fields()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as the dataclass it was
+
+    def __repr__(self) -> str:
+        names = ("select", "ignore", "exclude", "streaming", "per_file_ignores", "root")
+        return f"CheckConfig({', '.join(f'{n}={v!r}' for n, v in zip(names, self._fields(), strict=True))})"
 
     def enabled(self, code: str, path: str = "") -> bool:
         """Whether ``code`` is reported (for ``path``, relative to the root)."""
@@ -62,6 +83,10 @@ class CheckConfig:
 
 
 def _validate_code(code: str) -> None:
+    if code == "XE":
+        return  # the default selection, every rule: no need to load every analyser to know it
+    from ._registry import RULES
+
     if (
         not isinstance(code, str)
         or not any(rule.startswith(code.upper()) for rule in RULES)
@@ -114,8 +139,17 @@ def load_config(pyproject: Path | None) -> CheckConfig:
     if pyproject is None:
         return CheckConfig()
     try:
-        document = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        content = pyproject.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{pyproject}: {error}") from error
+    if "xray-exclusive" not in content and "xray_exclusive" not in content:
+        # No table of ours (nor a mention of the package): the defaults, without loading a TOML parser.
+        return CheckConfig(root=pyproject.parent.resolve())
+    import tomllib
+
+    try:
+        document = tomllib.loads(content)
+    except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{pyproject}: {error}") from error
     table = document.get("tool", {}).get("xray-exclusive", {})
     if not isinstance(table, dict):

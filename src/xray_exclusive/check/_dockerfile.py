@@ -3,14 +3,9 @@
 from __future__ import annotations
 
 import re
-import shlex
-from dataclasses import dataclass
 
-from ._model import SourceFile
+from ._model import Hit, Rule, SourceFile
 from ._vendors import is_xray_destination, vendor_image, vendor_package
-
-# (code, line, col, detail)
-Hit = tuple[str, int, int, str]
 
 _COLLECTOR_IMAGES = (
     "aws-otel-lambda",
@@ -30,6 +25,47 @@ _WORDS = (*_COLLECTOR_IMAGES, *_COLLECTOR_HINTS, "/opt/extensions", "OTEL_EXPORT
 _VENDOR_WORDS = re.compile(
     r"datadog|newrelic|lumigo|dynatrace|instana|epsagon|thundra|honeycomb|elastic", re.I
 )
+
+
+RULES = (
+    Rule(
+        code="XE040",
+        name="collector-image-not-pinned",
+        kind="dockerfile",
+        severity="error",
+        message="collector extension image referenced by tag: pin it by @sha256: digest",
+        spec=("FR-063", "FR-070"),
+        rationale="Tags move: a rebuild could bring a collector whose configuration schema or exporters "
+        "changed.",
+        filename="Dockerfile",
+    ),
+    Rule(
+        code="XE041",
+        name="collector-not-in-extensions",
+        kind="dockerfile",
+        severity="error",
+        message="the collector is not copied to /opt/extensions/: COPY it there, Lambda starts only "
+        "extensions found in that directory",
+        spec=("FR-069", "SC-029"),
+        rationale="Without the extension nothing listens on localhost:4318 and every span export fails.",
+        filename="Dockerfile",
+    ),
+    Rule(
+        code="XE063",
+        name="second-tracing-backend-dockerfile",
+        kind="dockerfile",
+        severity="error",
+        message="second tracing backend (a tracing vendor's Lambda extension or SDK installed in the "
+        "image, or OTEL_EXPORTER_OTLP_ENDPOINT not on loopback): X-Ray is the fleet's only "
+        "tracing system; remove it, or keep a deliberate one with `# xe: ignore[XE063]` and the "
+        "reason",
+        spec=(),
+        rationale="A vendor extension in /opt/extensions/ or its SDK in the image sends the function's "
+        "traces to a second system, whatever the code says.",
+        filename="Dockerfile",
+    ),
+)
+"""The rules this analyser emits (the registry, ``_registry.py``, gathers every analyser's)."""
 
 
 def needs_parse(text: str, streaming: bool) -> bool:
@@ -52,6 +88,8 @@ def words_of(arguments: str) -> list[str]:
     if not arguments:
         return []
     try:
+        import shlex  # on first use: the Dockerfiles the pre-filter skips never need it
+
         return shlex.split(arguments, posix=True)
     except ValueError:
         return arguments.split()
@@ -64,13 +102,27 @@ def _env_pairs(words: list[str]) -> list[tuple[str, str]]:
     return [(w.partition("=")[0], w.partition("=")[2]) for w in words if "=" in w]
 
 
-@dataclass
 class Instruction:
     """One instruction, continuation lines joined; ``line`` is where it starts."""
 
-    line: int
-    keyword: str
-    arguments: str
+    __slots__ = ("arguments", "keyword", "line")
+
+    def __init__(self, line: int, keyword: str, arguments: str) -> None:
+        self.line = line
+        self.keyword = keyword
+        self.arguments = arguments
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Instruction) and (self.line, self.keyword, self.arguments) == (
+            other.line,
+            other.keyword,
+            other.arguments,
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Instruction(line={self.line!r}, keyword={self.keyword!r}, arguments={self.arguments!r})"
 
 
 def instructions(text: str) -> list[Instruction]:

@@ -20,26 +20,46 @@ from __future__ import annotations
 
 import bisect
 import re
-from dataclasses import dataclass, field
-from typing import Any, TypeAlias
+
+from ..exceptions import DataError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing is not imported at run time: the checker's start-up counts
+    from typing import Any, TypeAlias
 
 __all__ = ["Attribute", "Block", "HclError", "Unknown", "Value", "parse"]
 
 
-@dataclass(frozen=True)
 class Unknown:
     """An expression the checker does not evaluate; ``text`` is its source (``var.tracing_mode``)."""
 
+    # Plain classes here, not dataclasses: see check/_model.py (start-up time).
+    __slots__ = ("text",)
     text: str
+
+    def __init__(self, text: str) -> None:
+        object.__setattr__(self, "text", text)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"Unknown is immutable: cannot set {name!r}")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Unknown) and self.text == other.text
+
+    def __hash__(self) -> int:
+        return hash((Unknown, self.text))
 
     def __repr__(self) -> str:
         return f"Unknown({self.text!r})"
 
 
-Value: TypeAlias = str | int | float | bool | list[Any] | dict[str, Any] | Unknown | None
+if TYPE_CHECKING:
+    Value: TypeAlias = str | int | float | bool | list[Any] | dict[str, Any] | Unknown | None
+else:  # the same union at run time, without typing's Any
+    Value = str | int | float | bool | list | dict | Unknown | None
 
 
-class HclError(ValueError):
+class HclError(DataError, ValueError):
     """The text is not Terraform's native syntax; ``line`` is where reading stopped."""
 
     def __init__(self, message: str, line: int) -> None:
@@ -47,24 +67,58 @@ class HclError(ValueError):
         self.line = line
 
 
-@dataclass
 class Attribute:
     """``name = value`` at ``line``."""
 
-    value: Value
-    line: int
+    __slots__ = ("line", "value")
+
+    def __init__(self, value: Value, line: int) -> None:
+        self.value = value
+        self.line = line
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Attribute) and (self.value, self.line) == (other.value, other.line)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Attribute(value={self.value!r}, line={self.line!r})"
 
 
-@dataclass
 class Block:
     """A block: its type, labels, attributes and nested blocks, and the lines it spans."""
 
-    type: str
-    labels: tuple[str, ...] = ()
-    attributes: dict[str, Attribute] = field(default_factory=dict)
-    blocks: list[Block] = field(default_factory=list)
-    line: int = 1
-    end: int = 1
+    __slots__ = ("attributes", "blocks", "end", "labels", "line", "type")
+
+    def __init__(
+        self,
+        type: str,
+        labels: tuple[str, ...] = (),
+        attributes: dict[str, Attribute] | None = None,
+        blocks: list[Block] | None = None,
+        line: int = 1,
+        end: int = 1,
+    ) -> None:
+        self.type = type
+        self.labels = labels
+        self.attributes: dict[str, Attribute] = {} if attributes is None else attributes
+        self.blocks: list[Block] = [] if blocks is None else blocks
+        self.line = line
+        self.end = end
+
+    def _fields(self) -> tuple[object, ...]:
+        return (self.type, self.labels, self.attributes, self.blocks, self.line, self.end)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Block) and self._fields() == other._fields()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return (
+            f"Block(type={self.type!r}, labels={self.labels!r}, attributes={self.attributes!r}, "
+            f"blocks={self.blocks!r}, line={self.line!r}, end={self.end!r})"
+        )
 
     def get(self, name: str, default: Value = None) -> Value:
         """The value of attribute ``name`` (``default`` when absent)."""

@@ -2,18 +2,223 @@
 
 from __future__ import annotations
 
-import ast
 import re
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable, Iterator
 
-from ._model import SourceFile
+from .._compat.cmodules import ast_nodes as ast  # node classes and the parser's flag, without `ast`'s imports
+from ._model import Hit, Rule, SourceFile
 from ._vendors import is_xray_destination, vendor_module
 
-# (code, line, col, detail)
-Hit = tuple[str, int, int, str]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+RULES = (
+    Rule(
+        code="XE001",
+        name="otel-aws-sdk-instrumentation",
+        kind="python",
+        severity="error",
+        message="OpenTelemetry auto-instrumentation of the AWS SDK in a streaming Lambda: remove it and "
+        "trace streaming-phase calls with dynamodb_span()/cloudwatch_span()",
+        spec=("FR-076", "SC-033"),
+        rationale="BotocoreInstrumentor patches every boto3 call globally: handler-phase calls already "
+        "traced by Powertools appear twice in X-Ray.",
+        filename="handler.py",
+        streaming_only=True,
+    ),
+    Rule(
+        code="XE002",
+        name="xray-async-context",
+        kind="python",
+        severity="error",
+        message="AsyncContext configured on the X-Ray recorder: remove it, it loses the trace across "
+        "event loops. The SDK's default thread-local context is not safe for concurrent asyncio "
+        "tasks either (their subsegments interleave): use xray_exclusive's "
+        "failure_path/http_subsegment, whose parentage is context-local, or the OpenTelemetry "
+        "backend",
+        spec=("FR-037",),
+        rationale="AsyncContext stores the trace on the asyncio.Task of the loop it was built on: a new "
+        "event loop loses the segment and subsegments go nowhere. The SDK's default context "
+        "keeps one entity stack per thread; concurrent tasks push and pop on it in turn, so "
+        "subsegments nest in each other's and closing one task's subsegment ends another's "
+        "(aws-xray-sdk-python #164).",
+        filename="handler.py",
+    ),
+    Rule(
+        code="XE003",
+        name="powertools-decorator-on-generator",
+        kind="python",
+        severity="error",
+        message="Powertools tracer decorator on a generator: it times the generator's creation, not its "
+        "iteration; open subsegments or spans inside the body instead",
+        spec=("FR-031",),
+        rationale="capture_method has no async-generator branch, and a streaming handler's generator is "
+        "consumed by the metadata serialiser, so the client gets an empty stream.",
+        filename="handler.py",
+    ),
+    Rule(
+        code="XE004",
+        name="module-level-extract",
+        kind="python",
+        severity="error",
+        message="trace context extracted at module level: extract inside the handler, on every "
+        "invocation (invocation_context())",
+        spec=("FR-059",),
+        rationale="Module code runs once per execution environment: every warm invocation would reuse "
+        "the first invocation's trace ID.",
+        filename="handler.py",
+    ),
+    Rule(
+        code="XE005",
+        name="tracer-provider-per-invocation",
+        kind="python",
+        severity="error",
+        message="TracerProvider built inside a function: build it once at module level "
+        "(get_streaming_tracer()) and reuse it",
+        spec=("FR-065", "SC-027"),
+        rationale="Each provider starts a BatchSpanProcessor thread and an exporter; per invocation they "
+        "pile up and spans leave through stale pipelines.",
+        filename="handler.py",
+        streaming_only=True,
+    ),
+    Rule(
+        code="XE006",
+        name="tracer-provider-shutdown-on-exit",
+        kind="python",
+        severity="error",
+        message="TracerProvider without shutdown_on_exit=False: pass it; the atexit shutdown races a "
+        "pending export when Lambda recycles the environment",
+        spec=("FR-077", "SC-032"),
+        rationale="force_flush() at the end of each stream already exports everything; the atexit hook "
+        "only adds 'cannot schedule new futures after shutdown'.",
+        filename="handler.py",
+        streaming_only=True,
+    ),
+    Rule(
+        code="XE007",
+        name="always-on-sampler",
+        kind="python",
+        severity="error",
+        message="always-on sampler: use the default parentbased_always_on so Lambda's Sampled=0 is respected",
+        spec=("FR-056",),
+        rationale="ALWAYS_ON ignores the parent's sampling decision: unsampled invocations export orphan "
+        "spans whose parent segment X-Ray never receives. Also found in Terraform "
+        '(OTEL_TRACES_SAMPLER = "always_on").',
+        filename="handler.py",
+    ),
+    Rule(
+        code="XE008",
+        name="powertools-auto-patch-in-streaming",
+        kind="python",
+        severity="error",
+        message="Tracer() without auto_patch=False in a streaming Lambda: pass auto_patch=False",
+        spec=("FR-060",),
+        rationale="auto-patching makes every boto3 call and every OTLP export (requests) an X-Ray "
+        "subsegment too, duplicating the stream's spans.",
+        filename="handler.py",
+        streaming_only=True,
+    ),
+    Rule(
+        code="XE009",
+        name="double-patching",
+        kind="python",
+        severity="error",
+        message="patch_all() or patch([...]) next to a Powertools Tracer that auto-patches: keep one "
+        "patching mechanism (drop the patch call, or Tracer(auto_patch=False))",
+        spec=("FR-030",),
+        rationale="Both patch boto3 and requests: each call is wrapped twice.",
+        filename="handler.py",
+    ),
+    Rule(
+        code="XE010",
+        name="raw-xray-recorder",
+        kind="python",
+        severity="warning",
+        message="raw xray_recorder call in a non-streaming Lambda: use the Powertools Tracer "
+        "(tracer.capture_method, tracer.provider.in_subsegment) or failure_path()",
+        spec=("FR-029",),
+        rationale="One instrumentation approach per non-streaming Lambda: Powertools records exceptions "
+        "as subsegment errors and adds ColdStart and Service.",
+        filename="handler.py",
+    ),
+    Rule(
+        code="XE011",
+        name="custom-correlation-id",
+        kind="python",
+        severity="error",
+        message="custom correlation ID created: the X-Ray trace ID is the correlation ID; use "
+        "current_trace_id() and the TraceIdFilter for logs",
+        spec=("SC-006", "FR-024"),
+        rationale="A second ID that X-Ray does not index forces operators out of X-Ray to correlate. "
+        "Creating one is flagged (a generated ID, Logger(correlation_id_path=...), "
+        "logger.set_correlation_id()); reading one that a caller sent is not.",
+        filename="handler.py",
+    ),
+    Rule(
+        code="XE012",
+        name="legacy-latency-cache-logger",
+        kind="python",
+        severity="error",
+        message="latency_logger / cache_logger imported: record latency and cache outcome as X-Ray "
+        "annotations on the subsegment instead",
+        spec=("FR-022", "FR-023", "FR-006", "FR-007"),
+        rationale="Structured log lines beside the trace are the second system the library removes.",
+        filename="handler.py",
+    ),
+    Rule(
+        code="XE013",
+        name="annotation-value-none",
+        kind="python",
+        severity="error",
+        message="annotation value None: X-Ray drops it; skip the annotation or record a sentinel such as "
+        '"none"',
+        spec=("FR-006", "FR-008", "FR-009"),
+        rationale="The X-Ray SDK silently ignores annotations whose value is not str, number or bool.",
+        filename="handler.py",
+    ),
+    Rule(
+        code="XE014",
+        name="annotation-key-invalid",
+        kind="python",
+        severity="error",
+        message="annotation key X-Ray drops: use only letters, digits and underscores (at most 250)",
+        spec=("FR-006", "FR-008", "FR-009"),
+        rationale="The X-Ray SDK drops an annotation whose key has any other character, with only a "
+        "warning log.",
+        filename="handler.py",
+    ),
+    Rule(
+        code="XE015",
+        name="stream-without-force-flush",
+        kind="python",
+        severity="error",
+        message="streaming generator creates spans but has no force_flush() in a finally: wrap it with "
+        "traced_stream()/@traced_handler, or flush in a finally",
+        spec=("FR-055",),
+        rationale="Spans still in the batch queue when the environment freezes leave on the next "
+        "invocation, under the wrong trace.",
+        filename="handler.py",
+        streaming_only=True,
+    ),
+    Rule(
+        code="XE060",
+        name="second-tracing-backend-python",
+        kind="python",
+        severity="error",
+        message="second tracing backend (a vendor tracing SDK or an exporter that sends spans somewhere "
+        "other than the local collector extension): X-Ray is the fleet's only tracing system; "
+        "remove it, or keep a deliberate one with `# xe: ignore[XE060]` and the reason",
+        spec=(),
+        rationale="Two tracing systems split every investigation: half the story is in a tool the "
+        "on-call engineer does not open. OTLP to localhost (the collector extension) reaches "
+        "X-Ray; a Datadog, New Relic, Honeycomb... SDK, a Jaeger or Zipkin exporter, or an "
+        "OTLP endpoint elsewhere does not.",
+        filename="handler.py",
+    ),
+)
+"""The rules this analyser emits (the registry, ``_registry.py``, gathers every analyser's)."""
 
 _STREAMING_IMPORTS = ("opentelemetry", "xray_exclusive.streaming", "xray_exclusive.runtime")
 _AWS_INSTRUMENTORS = ("botocore", "boto3sqs", "boto", "aws_lambda")
@@ -51,22 +256,35 @@ _ALWAYS = (
     "OTEL_TRACES_SAMPLER",  # XE007 (set from Python)
     "OTEL_EXPORTER_OTLP",  # XE060 (set from Python)
     "OTLPSpanExporter",  # XE060
-    "xray_recorder",  # XE010
     "generate_correlation_id",  # XE011
     "set_correlation_id",  # XE011
     "correlation_id_path",  # XE011
     "latency_logger",  # XE012
     "cache_logger",  # XE012
 )
+# The same test in fewer passes over the text: the words holding a common part are looked for only in a
+# file that has that part (a word cannot be in a text its part is not in).
+_ALWAYS_PARTS = ("OTEL_", "correlation_id", "_logger")
+_ALWAYS_GROUPS = tuple((part, tuple(w for w in _ALWAYS if part in w)) for part in _ALWAYS_PARTS) + tuple(
+    (word, (word,)) for word in _ALWAYS if not any(part in word for part in _ALWAYS_PARTS)
+)
+
+
+def _has_always_word(text: str) -> bool:
+    """``any(word in text for word in _ALWAYS)``, in 9 passes over the text instead of 13 when no part is."""
+    return any(part in text and any(word in text for word in words) for part, words in _ALWAYS_GROUPS)
+
+
 _STREAMING_WORDS = ("instrument", "Instrumentor", "Tracer", "capture_", "yield")  # XE001, XE008, XE003/15
-_SAFE_ANNOTATION = re.compile(
-    r"""put_annotation\(\s*(?:key\s*=\s*)?(["'])[A-Za-z0-9_]{1,250}\1\s*,\s*(?:value\s*=\s*)?(?!None\b)[^\s)]"""
+# Patterns, compiled by `re` on first use (and cached there): most runs need none of them, and compiling
+# all of every analyser's at import costs a few milliseconds of start-up.
+_SAFE_ANNOTATION = (
+    r"""put_annotation\(\s*(?:key\s*=\s*)?(["'])[A-Za-z0-9_]{1,250}\1\s*,\s*"""
+    r"""(?:value\s*=\s*)?(?!None\b)[^\s)]"""
 )
-_MODULE_IMPORT = re.compile(
-    r"^(?:from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+([^\n#]*)|import[ \t]+([\w.]+))", re.M
-)
-_STREAMING_IMPORT = re.compile(
-    r"^(?:from|import)[ \t]+(?:opentelemetry|xray_exclusive\.streaming|xray_exclusive\.runtime)\b", re.M
+_MODULE_IMPORT = r"^(?:from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+([^\n#]*)|import[ \t]+([\w.]+))"
+_STREAMING_IMPORT = (
+    r"^(?:from|import)[ \t]+(?:opentelemetry|xray_exclusive\.streaming|xray_exclusive\.runtime)\b"
 )
 
 
@@ -76,10 +294,14 @@ def needs_parse(text: str, streaming: bool) -> bool:
     Example:
         >>> needs_parse("import json\nprint(json.dumps({}))\n", streaming=False)
         False
-        >>> needs_parse("from aws_xray_sdk.core import xray_recorder\n", streaming=False)
+        >>> needs_parse("from aws_xray_sdk.core import xray_recorder\n", streaming=False)  # no call of it
+        False
+        >>> needs_parse("from aws_xray_sdk.core import xray_recorder\nxray_recorder.capture()\n", False)
         True
     """
-    if any(word in text for word in _ALWAYS) or vendor_module(text, textual=True):
+    if _has_always_word(text) or vendor_module(text, textual=True):
+        return True
+    if "xray_recorder" in text and any(method in text for method in _RAW_RECORDER_CALLS):  # XE010
         return True
     if "extract" in text and ("propagat" in text or "opentelemetry" in text):  # XE004
         return True
@@ -92,7 +314,7 @@ def needs_parse(text: str, streaming: bool) -> bool:
     if streaming and any(word in text for word in _STREAMING_WORDS):
         return True
     if "put_annotation" in text:  # XE013, XE014: literal keys of valid characters and a value need no parse
-        return text.count("put_annotation") != len(_SAFE_ANNOTATION.findall(text))
+        return text.count("put_annotation") != len(re.findall(_SAFE_ANNOTATION, text))
     return False
 
 
@@ -103,7 +325,9 @@ def streams_directly(text: str) -> bool:
         >>> streams_directly("import os\nfrom opentelemetry import trace\n"), streams_directly("import os\n")
         (True, False)
     """
-    return ("opentelemetry" in text or "xray_exclusive." in text) and bool(_STREAMING_IMPORT.search(text))
+    return ("opentelemetry" in text or "xray_exclusive." in text) and bool(
+        re.search(_STREAMING_IMPORT, text, re.M)
+    )
 
 
 def module_imports(text: str) -> list[str]:
@@ -116,7 +340,7 @@ def module_imports(text: str) -> list[str]:
         ['os', '.tracing', '.tracing.tracer', '.', '.tracing']
     """
     found: list[str] = []
-    for match in _MODULE_IMPORT.finditer(text):
+    for match in re.finditer(_MODULE_IMPORT, text, re.M):
         if match.group(3):
             found.append(match.group(3))
             continue
@@ -163,19 +387,68 @@ def _valid_key(key: str) -> str | None:
     return None
 
 
-@dataclass
 class _Function:
     """What the single pass learns about one function body (nested functions have their own)."""
 
-    node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda
-    generator: bool = False
-    creates_spans: bool = False
-    flushes: bool = False
-    globals: set[str] = field(default_factory=set)
-    providers: list[ast.Call] = field(default_factory=list)
+    __slots__ = ("creates_spans", "flushes", "generator", "globals", "node", "providers")
+
+    def __init__(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> None:
+        self.node = node
+        self.generator = False
+        self.creates_spans = False
+        self.flushes = False
+        self.globals: set[str] = set()
+        self.providers: list[ast.Call] = []
 
 
-class _Analyser(ast.NodeVisitor):
+# Fields that never hold a node with anything in it to judge: the load/store context of a name, the
+# operator of an operation or a comparison, and the fields of identifiers, numbers and flags (the ASDL's
+# identifier, int and string fields; `names` is also Import's aliases, which visit_Import reads itself,
+# and `type_ignores` holds TypeIgnore nodes of two such fields).
+_LEAF_FIELDS = frozenset(
+    {
+        "ctx",
+        "op",
+        "ops",
+        "arg",
+        "asname",
+        "attr",
+        "conversion",
+        "id",
+        "is_async",
+        "kind",
+        "kwd_attrs",
+        "level",
+        "module",
+        "name",
+        "names",
+        "rest",
+        "simple",
+        "type_comment",
+        "type_ignores",
+    }
+)
+_CHILD_FIELDS: dict[type[ast.AST], tuple[str, ...]] = {}
+
+
+def _leaf(node: ast.AST) -> None:
+    """Nothing below ``node`` to visit."""
+
+
+def _walk(node: ast.AST) -> Iterator[ast.AST]:
+    """``ast.walk``: ``node`` and every node below it, breadth first."""
+    pending = [node]
+    for node in pending:  # grows while it is read: breadth first, as ast.walk's deque
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if isinstance(value, list):
+                pending.extend(item for item in value if isinstance(item, ast.AST))
+            elif isinstance(value, ast.AST):
+                pending.append(value)
+        yield node
+
+
+class _Analyser:
     def __init__(self, source: SourceFile) -> None:
         self.source = source
         self.hits: list[Hit] = []
@@ -187,28 +460,55 @@ class _Analyser(ast.NodeVisitor):
         self.patched_tracers: list[ast.Call] = []
         self.patch_all_calls: list[ast.Call] = []
         self.span_generators: list[ast.FunctionDef | ast.AsyncFunctionDef] = []
-        self._dispatch: dict[type[ast.AST], Callable[[Any], None]] = {}
+        self._dispatch: dict[type[Any], Callable[[Any], None]] = {}  # also None's class: a leaf
         self.not_a_sampler: set[int] = set()  # ALWAYS_ON as ParentBased's root, or compared against
+        self._dispatch[ast.Constant] = _leaf  # not NodeVisitor's visit_Constant, a shim for visit_Num & co.
+        if "ALWAYS_ON" not in source.text and "AlwaysOnSampler" not in source.text:
+            # XE007's names cannot be there (an alias still spells the original in its import): a name
+            # is then a leaf with nothing to judge, an attribute only a way down to its value.
+            self._dispatch[ast.Name] = _leaf
+            self._dispatch[ast.Attribute] = self.generic_visit
+
+    def release(self) -> None:
+        """Drop the bound methods the dispatch table holds: the analyser is then no reference cycle."""
+        self._dispatch.clear()
 
     # -- traversal: NodeVisitor's, with the method lookup done once per node class ---------------
     def visit(self, node: ast.AST) -> None:
-        kind = type(node)
-        method = self._dispatch.get(kind)
-        if method is None:
-            method = getattr(self, f"visit_{kind.__name__}", None) or self.generic_visit
-            self._dispatch[kind] = method
+        method = self._dispatch.get(type(node)) or self._method(type(node))
         method(node)
 
+    def _method(self, kind: type[Any]) -> Callable[[Any], None]:
+        """The method for a class met for the first time.
+
+        Anything but a node (None in an optional field, in ``Dict.keys`` or ``arguments.kw_defaults``) is a
+        leaf.
+        """
+        if not issubclass(kind, ast.AST):
+            method: Callable[[Any], None] = _leaf
+        else:
+            method = getattr(self, f"visit_{kind.__name__}", None) or self.generic_visit
+        self._dispatch[kind] = method
+        return method
+
     def generic_visit(self, node: ast.AST) -> None:
-        visit = self.visit
-        for name in node._fields:
+        # visit() inlined: this loop runs once per node of every file the pre-filter lets through. No
+        # isinstance(): a value's class picks its method (a leaf's is _leaf, not even called).
+        dispatch = self._dispatch
+        fields = _CHILD_FIELDS.get(node.__class__)
+        if fields is None:
+            fields = _CHILD_FIELDS[node.__class__] = tuple(f for f in node._fields if f not in _LEAF_FIELDS)
+        for name in fields:
             value = getattr(node, name, None)
-            if isinstance(value, list):
+            if value.__class__ is list:
                 for item in value:
-                    if isinstance(item, ast.AST):
-                        visit(item)
-            elif isinstance(value, ast.AST):
-                visit(value)
+                    method = dispatch.get(item.__class__) or self._method(item.__class__)
+                    if method is not _leaf:
+                        method(item)
+            else:
+                method = dispatch.get(value.__class__) or self._method(value.__class__)
+                if method is not _leaf:
+                    method(value)
 
     # -- helpers ---------------------------------------------------------------------------------
     def hit(self, code: str, node: ast.AST, detail: str = "") -> None:
@@ -315,7 +615,7 @@ class _Analyser(ast.NodeVisitor):
 
     def _try(self, node: ast.Try | ast.TryStar) -> None:
         if self.functions and not self.functions[-1].flushes:
-            for inner in (n for statement in node.finalbody for n in ast.walk(statement)):
+            for inner in (n for statement in node.finalbody for n in _walk(statement)):
                 if isinstance(inner, ast.Call):
                     name = self.qualify(inner.func)
                     if name.endswith("force_flush") or name == "xray_exclusive.streaming.flush":
@@ -474,7 +774,7 @@ class _Analyser(ast.NodeVisitor):
         """Whether a function body calls a random-ID factory (uuid4, secrets.token_hex...)."""
         return any(
             isinstance(inner, ast.Call) and self.qualify(inner.func).startswith(_ID_FACTORIES)
-            for inner in ast.walk(node)
+            for inner in _walk(node)
         )
 
     # -- names and assignments -------------------------------------------------------------------
@@ -538,7 +838,11 @@ def analyse(source: SourceFile) -> list[Hit]:
         [('XE002', 2, 7, '')]
     """
     try:
-        tree = ast.parse(source.text, filename=source.path)
+        # ast.parse itself, without importing `ast`: the same call with the same flags (no inherited
+        # __future__ flags, as from ast.py)
+        tree: ast.Module = compile(  # type: ignore[assignment]  # mode "exec" gives a Module
+            source.text, source.path, "exec", ast.PyCF_ONLY_AST, dont_inherit=True
+        )
     except RecursionError:
         raise SyntaxError("too deeply nested for Python to compile", (source.path, 1, 1, "")) from None
     if not source.streaming:
@@ -550,4 +854,5 @@ def analyse(source: SourceFile) -> list[Hit]:
         analyser.visit(tree)
     finally:
         sys.setrecursionlimit(limit)
+        analyser.release()
     return analyser.finish()

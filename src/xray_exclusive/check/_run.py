@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from . import _collector, _dockerfile, _python, _terraform
 from ._config import CheckConfig
-from ._model import PARSE_ERROR, Finding, Kind, SourceFile
-from ._rules import RULES
+from ._model import PARSE_ERROR, Finding, Hit, SourceFile
+from ._registry import rule
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from . import _terraform
+    from ._model import Kind
 
 _SKIP_DIRS = frozenset(
     {
@@ -36,20 +40,46 @@ _MISSING = {
 }
 
 
-@dataclass
 class Report:
     """The outcome of one run: findings (rule violations), errors (unparsable files), files checked, notes.
+
+    ``notes`` are values a rule would judge but cannot (not literals): reported, never judged, not in the
+    status.
 
     Example:
         >>> Report().exit_code
         0
     """
 
-    findings: list[Finding] = field(default_factory=list)
-    errors: list[Finding] = field(default_factory=list)
-    files: int = 0
-    notes: list[Finding] = field(default_factory=list)
-    """Values a rule would judge but cannot (not literals): reported, never judged, not in the status."""
+    __slots__ = ("errors", "files", "findings", "notes")
+
+    def __init__(
+        self,
+        findings: list[Finding] | None = None,
+        errors: list[Finding] | None = None,
+        files: int = 0,
+        notes: list[Finding] | None = None,
+    ) -> None:
+        self.findings: list[Finding] = [] if findings is None else findings
+        self.errors: list[Finding] = [] if errors is None else errors
+        self.files = files
+        self.notes: list[Finding] = [] if notes is None else notes
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Report) and (self.findings, self.errors, self.files, self.notes) == (
+            other.findings,
+            other.errors,
+            other.files,
+            other.notes,
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return (
+            f"Report(findings={self.findings!r}, errors={self.errors!r}, files={self.files!r}, "
+            f"notes={self.notes!r})"
+        )
 
     @property
     def exit_code(self) -> int:
@@ -80,14 +110,22 @@ def kind_of(path: Path | str) -> Kind | None:
     return None
 
 
-@dataclass(frozen=True)
 class Candidate:
     """A file to check: where to read it, its path relative to the configuration's root, as shown, kind."""
 
-    path: str
-    relative: str
-    display: str
-    kind: Kind
+    __slots__ = ("display", "kind", "path", "relative")
+
+    def __init__(self, path: str, relative: str, display: str, kind: Kind) -> None:
+        self.path = path
+        self.relative = relative
+        self.display = display
+        self.kind: Kind = kind
+
+    def __lt__(self, other: Candidate) -> bool:
+        return (self.path, self.relative) < (other.path, other.relative)
+
+    def __repr__(self) -> str:
+        return f"Candidate({self.path!r}, {self.relative!r}, {self.display!r}, {self.kind!r})"
 
 
 def _under(path: Path, base: Path) -> str | None:
@@ -167,6 +205,16 @@ def check(paths: Iterable[Path | str], config: CheckConfig | None = None) -> Rep
         ['XE002']
     """
     config = config or CheckConfig()
+    collecting = gc.isenabled()
+    gc.disable()  # the syntax trees are acyclic and freed by reference counting: no cycles to look for
+    try:
+        return _check(paths, config)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _check(paths: Iterable[Path | str], config: CheckConfig) -> Report:
     report = Report()
     files: list[tuple[str, str, str, Kind, str]] = []
     for candidate in discover([Path(p) for p in paths], config):
@@ -203,35 +251,56 @@ def check(paths: Iterable[Path | str], config: CheckConfig | None = None) -> Rep
         report.files += 1
         relative_of[display] = relative
         report.findings.extend(_keep(source, relative, hits, config))
-    by_path = {r.source.path: r.source for r in terraform}
-    tf_hits, tf_notes = _terraform.analyse(terraform)
-    for path_name, code, line, col, detail in tf_hits:
-        report.findings.extend(
-            _keep(by_path[path_name], relative_of[path_name], [(code, line, col, detail)], config)
-        )
-    for path_name, codes, line, col, detail in tf_notes:
-        wanted = [c.strip() for c in codes.split(",") if config.enabled(c.strip(), relative_of[path_name])]
-        if wanted and not all(by_path[path_name].suppressed(line, c) for c in wanted):
-            message = f"not judged by {', '.join(wanted)}: {detail} (not a literal)"
-            report.notes.append(Finding(path_name, line, col, "note", "note", message))
+    if terraform:
+        _judge_terraform(terraform, relative_of, config, report)
     report.findings.sort()
     report.errors.sort()
     report.notes.sort()
     return report
 
 
+def _judge_terraform(
+    terraform: list[_terraform.Resource], relative_of: dict[str, str], config: CheckConfig, report: Report
+) -> None:
+    """The Terraform rules, over every directory's resources at once."""
+    from . import _terraform
+
+    by_path = {r.source.path: r.source for r in terraform}
+    tf_hits, tf_notes = _terraform.analyse(terraform)
+    for path_name, hit in tf_hits:
+        report.findings.extend(_keep(by_path[path_name], relative_of[path_name], [hit], config))
+    for path_name, (codes, line, col, detail) in tf_notes:
+        wanted = [c.strip() for c in codes.split(",") if config.enabled(c.strip(), relative_of[path_name])]
+        if wanted and not all(by_path[path_name].suppressed(line, c) for c in wanted):
+            message = f"not judged by {', '.join(wanted)}: {detail} (not a literal)"
+            report.notes.append(Finding(path_name, line, col, "note", "note", message))
+
+
 def _analyse(
     source: SourceFile, kind: Kind, relative: str, terraform: list[_terraform.Resource]
-) -> list[tuple[str, int, int, str]] | None:
-    """One file's hits (Terraform resources are collected for the run's stacks; None: not ours)."""
+) -> list[Hit] | None:
+    """One file's hits (Terraform resources are collected for the run's stacks; None: not ours).
+
+    Each analyser is imported the first time a file of its kind needs it.
+    """
     text = source.text
     if kind == "python":
+        from . import _python
+
         return _python.analyse(source) if _python.needs_parse(text, source.streaming) else []
     if kind == "dockerfile":
+        from . import _dockerfile
+
         return _dockerfile.analyse(source) if _dockerfile.needs_parse(text, source.streaming) else []
     if kind == "collector":
+        from . import _collector
+
         return _collector.analyse(source)
-    if _terraform.needs_parse(text):
+    from ._terraform_filter import needs_parse
+
+    if needs_parse(text):  # the analyser itself is imported only for a file that passes
+        from . import _terraform
+
         directory = PurePosixPath(relative).parent.as_posix()
         terraform.extend(_terraform.parse(source, directory))
     return []
@@ -248,6 +317,10 @@ def streaming_modules(python: list[tuple[str, str]]) -> set[str]:
         ...     ("a/app.py", "from tracing import tracer\n"), ("b/app.py", "import json\n")]))
         ['a/app.py', 'a/tracing.py']
     """
+    if not python:
+        return set()
+    from . import _python
+
     streaming = {relative for relative, text in python if _python.streams_directly(text)}
     if not streaming:
         return streaming
@@ -292,12 +365,10 @@ def _error(path: str, line: int, col: int, message: str) -> Finding:
     return Finding(path, line, col, PARSE_ERROR, "error", message)
 
 
-def _keep(
-    source: SourceFile, relative: str, hits: Iterable[tuple[str, int, int, str]], config: CheckConfig
-) -> Iterator[Finding]:
+def _keep(source: SourceFile, relative: str, hits: Iterable[Hit], config: CheckConfig) -> Iterator[Finding]:
     for code, line, col, detail in hits:
         if not config.enabled(code, relative) or source.suppressed(line, code):
             continue
-        rule = RULES[code]
-        message = f"{rule.message} [{detail}]" if detail else rule.message
-        yield Finding(source.path, line, col, code, rule.severity, message)
+        declared = rule(code)
+        message = f"{declared.message} [{detail}]" if detail else declared.message
+        yield Finding(source.path, line, col, code, declared.severity, message)

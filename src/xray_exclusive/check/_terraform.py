@@ -9,19 +9,21 @@ block, ``merge(...)``) is never judged: it is reported as a note instead.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
-from typing import Any
 
 from ._hcl import Attribute, Block, Unknown, Value
 from ._hcl import parse as parse_hcl
-from ._model import SourceFile
+from ._model import Hit, Rule, SourceFile
+from ._terraform_filter import needs_parse as needs_parse  # the pre-filter, importable without this module
 from ._vendors import is_xray_destination, traces_exporter_elsewhere, vendor_layer
 
-# (path, code, line, col, detail)
-Hit = tuple[str, str, int, int, str]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+Placed = tuple[str, Hit]
+"""A hit and its file's path: the Terraform rules judge a directory of files at once."""
 
 _JSON_HEADER = '"{name}"'
 _REFERENCE = re.compile(
@@ -42,45 +44,194 @@ _ERROR_WORDS = ("error", "fault", "failure", "throttle", "exception")
 _DEFAULT_TIMEOUT_S = 3
 _ENDPOINTS = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
 _ENV_CODES = "XE007, XE020, XE021, XE024, XE061"
-_INTERESTING = (
-    "aws_lambda_function",
-    "aws_cloudwatch_metric_alarm",
-    "aws_apigatewayv2_api",
-    "terraform-aws-modules/",
-    "terraform-aws-lambda",
-    "terraform-aws-apigateway-v2",
-    "OTEL_",
-)
 # Blocks of the resources we read, as they appear in .tf.json (objects there, blocks in HCL).
 _JSON_BLOCKS = frozenset(
     {"tracing_config", "environment", "vpc_config", "cors", "cors_configuration", "dynamic", "content"}
 )
 
 
-def needs_parse(text: str) -> bool:
-    r"""Whether the file could hold anything a Terraform rule reads (a function, an alarm, a module...).
+RULES = (
+    Rule(
+        code="XE020",
+        name="otel-propagators-env",
+        kind="terraform",
+        severity="error",
+        message="OTEL_PROPAGATORS set on a Lambda: remove it; the library installs the X-Ray Lambda "
+        "propagator and overrides it silently",
+        spec=("FR-068",),
+        rationale="The console shows a configuration that is not the one running.",
+        filename="main.tf",
+    ),
+    Rule(
+        code="XE021",
+        name="exec-wrapper-with-powertools",
+        kind="terraform",
+        severity="error",
+        message="AWS_LAMBDA_EXEC_WRAPPER on a Lambda that uses Powertools: remove it; ADOT runs only as "
+        "the OTLP receiver extension",
+        spec=("FR-046",),
+        rationale="The wrapper auto-instruments the handler and botocore: every handler and every boto3 "
+        "call is traced twice.",
+        filename="main.tf",
+    ),
+    Rule(
+        code="XE022",
+        name="vpc-on-streaming-lambda",
+        kind="terraform",
+        severity="error",
+        message="vpc_config on a RESPONSE_STREAM Lambda: remove it, or give the VPC a route to X-Ray",
+        spec=("SC-043",),
+        rationale="The collector extension exports to X-Ray over the internet: in a VPC without a NAT or "
+        "endpoint, every span is lost after a timeout.",
+        filename="main.tf",
+    ),
+    Rule(
+        code="XE023",
+        name="tracing-not-active",
+        kind="terraform",
+        severity="error",
+        message='Lambda without Active tracing: add tracing_config { mode = "Active" } (tracing_mode = '
+        '"Active" on the Lambda module)',
+        spec=("FR-013", "FR-017"),
+        rationale="Without Active tracing the function's segment is not recorded and unsampled upstream "
+        "headers decide alone.",
+        filename="main.tf",
+    ),
+    Rule(
+        code="XE024",
+        name="otel-service-name",
+        kind="terraform",
+        severity="error",
+        message="OTEL_SERVICE_NAME missing or different from POWERTOOLS_SERVICE_NAME on the streaming "
+        "Lambda: set both to the same name",
+        spec=("FR-047", "FR-071"),
+        rationale="The streaming spans would appear under 'unknown_service' or a second node in the "
+        "service map.",
+        filename="main.tf",
+    ),
+    Rule(
+        code="XE025",
+        name="absence-alarm-not-breaching",
+        kind="terraform",
+        severity="error",
+        message="alarm on a canary, heartbeat or throughput metric without treat_missing_data = "
+        '"breaching": set it; silence is the failure',
+        spec=("FR-045", "FR-020"),
+        rationale="When the canary or the pipeline stops, the metric stops: a not-breaching alarm stays "
+        "OK exactly when it should fire.",
+        filename="alarms.tf",
+    ),
+    Rule(
+        code="XE026",
+        name="error-alarm-breaching",
+        kind="terraform",
+        severity="error",
+        message='alarm on an error count with treat_missing_data = "breaching": use "notBreaching"; no '
+        "data means no errors",
+        spec=("FR-045",),
+        rationale="Error metrics are only written when something fails: a breaching alarm fires in every "
+        "quiet period.",
+        filename="alarms.tf",
+    ),
+    Rule(
+        code="XE027",
+        name="missing-errors-alarm",
+        kind="terraform",
+        severity="error",
+        message="Lambda without an AWS/Lambda Errors alarm (alarms are defined in this tree): add one",
+        spec=("FR-040", "SC-017"),
+        rationale="A function that fails on every invocation is otherwise silent.",
+        filename="main.tf",
+    ),
+    Rule(
+        code="XE028",
+        name="missing-duration-alarm",
+        kind="terraform",
+        severity="error",
+        message="Lambda without a p95 Duration alarm (alarms are defined in this tree): add one at "
+        "80-90% of its timeout",
+        spec=("FR-041", "SC-017"),
+        rationale="Latency creeping towards the timeout is the warning before timeouts begin.",
+        filename="main.tf",
+    ),
+    Rule(
+        code="XE029",
+        name="latency-threshold",
+        kind="terraform",
+        severity="error",
+        message="p95 Duration alarm threshold outside 80-90% of the function's timeout: recalibrate it",
+        spec=("FR-061",),
+        rationale="At 42% of the timeout the alarm is noise; above 90% it fires after timeouts began.",
+        filename="main.tf",
+    ),
+    Rule(
+        code="XE030",
+        name="cors-allow-trace-header",
+        kind="terraform",
+        severity="error",
+        message="CORS allow_headers without x-amzn-trace-id: add it so browsers may send the trace header",
+        spec=("FR-015",),
+        rationale="The preflight rejects the request, or the browser drops the header: the frontend's "
+        "trace never joins the backend's.",
+        filename="main.tf",
+    ),
+    Rule(
+        code="XE031",
+        name="cors-expose-trace-header",
+        kind="terraform",
+        severity="error",
+        message="RESPONSE_STREAM Function URL CORS without x-amzn-trace-id in expose_headers: add it",
+        spec=("FR-082",),
+        rationale="The browser cannot read the response's trace ID, so a reconnection cannot name its "
+        "previous trace.",
+        filename="main.tf",
+    ),
+    Rule(
+        code="XE061",
+        name="second-tracing-backend-terraform",
+        kind="terraform",
+        severity="error",
+        message="second tracing backend (OTEL_EXPORTER_OTLP_ENDPOINT not on loopback, a non-OTLP "
+        "OTEL_TRACES_EXPORTER, or a tracing vendor's layer on a Lambda): X-Ray is the fleet's "
+        "only tracing system; remove it, or keep a deliberate one with `# xe: ignore[XE061]` and "
+        "the reason",
+        spec=(),
+        rationale="The endpoint variable redirects the OpenTelemetry exporter past the collector "
+        "extension: the spans leave the account for another system and never reach X-Ray.",
+        filename="main.tf",
+    ),
+)
+"""The rules this analyser emits (the registry, ``_registry.py``, gathers every analyser's)."""
 
-    Example:
-        >>> needs_parse('resource "aws_s3_bucket" "b" {}\n')
-        False
-        >>> needs_parse('resource "aws_lambda_function" "f" {}')
-        True
-    """
-    return any(word in text for word in _INTERESTING)
 
-
-@dataclass
 class Resource:
     """One ``resource "type" "name"`` or ``module "name"`` block, with its stack (directory)."""
 
-    type: str
-    name: str
-    body: Block
-    source: SourceFile
-    line: int
-    end: int = 0
-    directory: str = ""
-    key_lines: dict[str, int] = field(default_factory=dict)
+    # Plain classes here, not dataclasses: see check/_model.py (start-up time).
+    __slots__ = ("body", "directory", "end", "key_lines", "line", "name", "source", "type")
+
+    def __init__(
+        self,
+        type: str,
+        name: str,
+        body: Block,
+        source: SourceFile,
+        line: int,
+        end: int = 0,
+        directory: str = "",
+        key_lines: dict[str, int] | None = None,
+    ) -> None:
+        self.type = type
+        self.name = name
+        self.body = body
+        self.source = source
+        self.line = line
+        self.end = end
+        self.directory = directory
+        self.key_lines: dict[str, int] = {} if key_lines is None else key_lines
+
+    def __repr__(self) -> str:
+        return f"Resource({self.address!r}, line={self.line!r}, directory={self.directory!r})"
 
     @property
     def address(self) -> str:
@@ -168,6 +319,8 @@ def parse(source: SourceFile, directory: str = "") -> list[Resource]:
         [('aws_sns_topic.alerts', 1)]
     """
     if source.path.endswith(".json"):
+        import json  # only for .tf.json
+
         try:
             document = json.loads(source.text)
         except json.JSONDecodeError as error:
@@ -214,14 +367,22 @@ def _json_line(source: SourceFile, name: str) -> int:
     return next((n for n, t in enumerate(source.lines, 1) if marker in t), 1)
 
 
-@dataclass
 class _Lambda:
     """A function, from an ``aws_lambda_function`` or a call of the Lambda module."""
 
-    resource: Resource
-    module: bool
-    env: dict[str, Value] | Unknown
-    streaming: bool | Unknown = False
+    __slots__ = ("env", "module", "resource", "streaming")
+
+    def __init__(
+        self,
+        resource: Resource,
+        module: bool,
+        env: dict[str, Value] | Unknown,
+        streaming: bool | Unknown = False,
+    ) -> None:
+        self.resource = resource
+        self.module = module
+        self.env = env
+        self.streaming = streaming
 
     @property
     def address(self) -> str:
@@ -259,7 +420,7 @@ def _env(resource: Resource, module: bool) -> dict[str, Value] | Unknown:
 class _Stack:
     """The resources of one directory, and the rules over them."""
 
-    def __init__(self, resources: list[Resource], hits: list[Hit], notes: list[Hit]) -> None:
+    def __init__(self, resources: list[Resource], hits: list[Placed], notes: list[Placed]) -> None:
         self.resources = resources
         self.hits = hits
         self.notes = notes
@@ -288,7 +449,7 @@ class _Stack:
     def hit(self, resource: Resource, code: str, key: str = "", detail: str = "") -> None:
         line = resource.at(key) if key else resource.line
         text = resource.source.line(line)
-        self.hits.append((resource.source.path, code, line, len(text) - len(text.lstrip()) + 1, detail))
+        self.hits.append((resource.source.path, (code, line, len(text) - len(text.lstrip()) + 1, detail)))
 
     def note(self, resource: Resource, codes: str, key: str, value: Value) -> None:
         """A value a rule would judge, left alone because it is not a literal (or a ``dynamic`` block)."""
@@ -307,7 +468,7 @@ class _Stack:
             if dynamic
             else f"{resource.address}: {key or 'value'} = {shown}"
         )
-        self.notes.append((resource.source.path, codes, line, len(text) - len(text.lstrip()) + 1, detail))
+        self.notes.append((resource.source.path, (codes, line, len(text) - len(text.lstrip()) + 1, detail)))
 
     def targets(self, value: Value) -> tuple[set[str], bool]:
         """The functions of this stack a ``function_name``/``FunctionName`` value names; False: unknowable."""
@@ -605,22 +766,22 @@ class _Stack:
             self.hit(resource, "XE031", expose_key if expose_key in cors.attributes else "", resource.address)
 
 
-def analyse(resources: Iterable[Resource]) -> tuple[list[Hit], list[Hit]]:
+def analyse(resources: Iterable[Resource]) -> tuple[list[Placed], list[Placed]]:
     r"""Every Terraform rule, stack by stack (directory by directory): the findings, and the notes.
 
-    Notes are values a rule would judge but cannot, because they are not literals; in a hit tuple
-    the second item is then the codes left unjudged.
+    Notes are values a rule would judge but cannot, because they are not literals; in a note's hit
+    the code is then the codes left unjudged (``"XE030, XE031"``).
 
     Example:
         >>> tf = 'resource "aws_lambda_function" "f" {\n  function_name = "f"\n}\n'
         >>> analyse(parse(SourceFile("main.tf", tf)))
-        ([('main.tf', 'XE023', 1, 1, 'aws_lambda_function.f')], [])
+        ([('main.tf', ('XE023', 1, 1, 'aws_lambda_function.f'))], [])
     """
     stacks: dict[str, list[Resource]] = {}
     for resource in resources:
         stacks.setdefault(resource.directory, []).append(resource)
-    hits: list[Hit] = []
-    notes: list[Hit] = []
+    hits: list[Placed] = []
+    notes: list[Placed] = []
     for directory in sorted(stacks):
         _Stack(stacks[directory], hits, notes).run()
     return hits, notes

@@ -37,6 +37,7 @@ from ._xray_blocks import (
     INTERNAL,
     PRODUCER,
     SERVER,
+    attributes,
     aws_block,
     cause_block,
     http_block,
@@ -44,7 +45,7 @@ from ._xray_blocks import (
     text,
 )
 
-__all__ = ["span_to_document", "xray_trace_id"]
+__all__ = ["attributes", "span_to_document", "xray_trace_id"]
 
 _NAME_SYMBOLS = frozenset(" 0123456789N_.:/%&#=+-@")
 _MAX_NAME_BYTES = 200
@@ -70,20 +71,6 @@ def xray_trace_id(trace_id: bytes) -> str:
     """
     hex_id = trace_id.hex().rjust(32, "0")
     return f"1-{hex_id[:8]}-{hex_id[8:]}"
-
-
-def _value(value: Any) -> Any:
-    kind = value.WhichOneof("value")
-    if kind == "array_value":
-        return [_value(v) for v in value.array_value.values]
-    if kind == "kvlist_value":
-        return {kv.key: _value(kv.value) for kv in value.kvlist_value.values}
-    return getattr(value, kind) if kind else None
-
-
-def attributes(items: Any) -> dict[str, Any]:
-    """Protobuf ``KeyValue`` list to a dict (bytes stay ``bytes``, an empty value is ``None``)."""
-    return {kv.key: _value(kv.value) for kv in items}
 
 
 def _raw(value: Any) -> Any:

@@ -36,6 +36,8 @@ import zlib
 from http.server import ThreadingHTTPServer
 from typing import Any
 
+from ..exceptions import DataError
+
 __all__ = [
     "LISTEN_BACKLOG",
     "MAX_BODY",
@@ -83,7 +85,7 @@ REQUEST_DEADLINE_S = 30.0
 """The longest one request may take, from the wait for its first byte to its answer."""
 
 
-class BodyTooLarge(ValueError):
+class BodyTooLarge(DataError, ValueError):
     """A body, or what it decompresses to, is larger than allowed (answered 413).
 
     Example:

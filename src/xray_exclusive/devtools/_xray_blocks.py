@@ -18,6 +18,20 @@ STATUS_ERROR = 2
 _ATOI = re.compile(r"[+-]?[0-9]+")
 
 
+def _value(value: Any) -> Any:
+    kind = value.WhichOneof("value")
+    if kind == "array_value":
+        return [_value(v) for v in value.array_value.values]
+    if kind == "kvlist_value":
+        return {kv.key: _value(kv.value) for kv in value.kvlist_value.values}
+    return getattr(value, kind) if kind else None
+
+
+def attributes(items: Any) -> dict[str, Any]:
+    """Protobuf ``KeyValue`` list to a dict (bytes stay ``bytes``, an empty value is ``None``)."""
+    return {kv.key: _value(kv.value) for kv in items}
+
+
 def text(value: Any) -> str:
     """``pcommon.Value.Str()``: the string, or ``""`` for any other type."""
     return value if isinstance(value, str) else ""
@@ -141,8 +155,6 @@ def _set(block: dict[str, Any], key: str, value: str) -> None:
 
 
 def _response_size(span: Any, attrs: dict[str, Any]) -> int:
-    from ._convert import attributes
-
     for values in [attrs, *(attributes(event.attributes) for event in span.events)]:
         if text(values.get("message.type")) == "RECEIVED":
             size = integer(values.get("messaging.message_payload_size_bytes"))
@@ -201,8 +213,6 @@ def cause_block(
     span: Any, attrs: dict[str, Any], rest: dict[str, Any], resource: dict[str, Any], new_id: Any
 ) -> tuple[bool, bool, bool, dict[str, Any], dict[str, Any] | None]:
     """``makeCause``: (error, fault, throttle, attributes left, ``cause``)."""
-    from ._convert import attributes
-
     aws_sdk = text(attrs.get("rpc.system")) == "aws-api"
     cause: dict[str, Any] | None = None
     if any(

@@ -1,9 +1,10 @@
 """Every metric the fleet emits, and the alarm each one gets: the one list the Terraform is made from.
 
-Failure paths come from ``xray_exclusive.paths`` (namespace, metric, dimensions plus ``Lambda``, exactly
-what ``failure_path`` writes as EMF), span losses from ``streaming._export``'s names, the canary's health
-metrics from ``canary._metrics``, the Lambda service's own ``Errors`` and ``Duration``, and the
-application metrics from the fleet file.
+The library's own metrics and their alarm conditions come from the catalogue (``xray_exclusive._metrics``):
+the failure paths the fleet file declares (namespace, metric, dimensions plus ``Lambda``, exactly what
+``failure_path`` writes as EMF), the streaming tracer's span losses and the canary's health metrics. Beside
+them: the Lambda service's own ``Errors`` and ``Duration``, the application metrics from the fleet file, and
+the X-Ray billing alarms. :func:`metric_table` is the catalogue as the Markdown table of ``docs/render.md``.
 """
 
 from __future__ import annotations
@@ -12,14 +13,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from .. import paths
-from .._emf import DEFAULT_NAMESPACE
-from ..canary._metrics import HEALTH_METRICS
+from .. import _metrics
 from ._fleet import Fleet, FleetFunction
 
-STREAMING_NAMESPACE = "XrayExclusive/Streaming"
-"""The namespace of the streaming tracer's loss metrics (``streaming._export.METRIC_NAMESPACE``)."""
-STREAMING_LOSS_METRICS = ("DroppedSpans", "UnexportedSpans")
 DURATION_SHARE = 0.85
 """p95 ``Duration`` alarms fire at 85% of the function's timeout: still time to act before timeouts."""
 
@@ -93,21 +89,49 @@ def lambda_alarms(function: FleetFunction, prefix: str) -> list[Alarm]:
     ]
 
 
-def failure_path_alarms(function: FleetFunction, prefix: str) -> list[Alarm]:
-    """One alarm per failure path the function declares: the metric ``failure_path`` writes."""
+def _catalogued(
+    metric: _metrics.Metric,
+    key: str,
+    alarm_name: str,
+    description: str,
+    dimensions: Mapping[str, str],
+    threshold: float | None = None,
+) -> Alarm:
+    """The alarm of a catalogued metric, under the rule the catalogue gives it."""
+    rule = metric.alarm
+    if rule is None:
+        raise ValueError(f"the catalogue gives {metric.name} no alarm")
+    return Alarm(
+        key=key,
+        alarm_name=alarm_name,
+        namespace=metric.namespace,
+        metric_name=metric.name,
+        threshold=rule.threshold if threshold is None else threshold,
+        comparison_operator=rule.comparison,
+        description=description,
+        dimensions=dict(dimensions),
+        statistic=rule.statistic,
+        period=rule.period,
+        evaluation_periods=rule.evaluation_periods,
+        treat_missing_data=rule.treat_missing_data,
+    )
+
+
+def failure_path_alarms(function: FleetFunction, prefix: str, fleet: Fleet) -> list[Alarm]:
+    """One alarm per failure path the function runs: the metric ``failure_path`` writes, at its threshold."""
     alarms = []
+    declared = fleet.declared_paths
     for name in function.failure_paths:
-        path = next(p for p in paths.ALL if p.name == name)
+        path, threshold = declared[name].path, declared[name].threshold
+        metric = _metrics.failure_path_metric(path.metric, path.namespace, tuple(path.dimensions))
         alarms.append(
-            Alarm(
-                key=resource_key(function.name, path.name),
-                alarm_name=f"{prefix}-{function.name}-{path.name}",
-                namespace=path.namespace or DEFAULT_NAMESPACE,
-                metric_name=path.metric,
-                threshold=1,
-                comparison_operator="GreaterThanOrEqualToThreshold",
-                description=f"failure path {path.name} in {function.name}: caught and continued",
-                dimensions={paths.LAMBDA_DIMENSION: function.name, **path.dimensions},
+            _catalogued(
+                metric,
+                resource_key(function.name, path.name),
+                f"{prefix}-{function.name}-{path.name}",
+                f"failure path {path.name} in {function.name}: caught and continued",
+                {_metrics.LAMBDA_DIMENSION: function.name, **path.dimensions},
+                threshold,
             )
         )
     return alarms
@@ -116,17 +140,14 @@ def failure_path_alarms(function: FleetFunction, prefix: str) -> list[Alarm]:
 def streaming_alarms(function: FleetFunction, prefix: str) -> list[Alarm]:
     """Span losses of a streaming function (the tracer's EMF lines): nothing is lost unseen."""
     return [
-        Alarm(
-            key=resource_key(function.name, metric),
-            alarm_name=f"{prefix}-{function.name}-{metric}",
-            namespace=STREAMING_NAMESPACE,
-            metric_name=metric,
-            threshold=1,
-            comparison_operator="GreaterThanOrEqualToThreshold",
-            description=f"{function.name} lost spans before X-Ray ({metric})",
-            dimensions={paths.LAMBDA_DIMENSION: function.name},
+        _catalogued(
+            metric,
+            resource_key(function.name, metric.name),
+            f"{prefix}-{function.name}-{metric.name}",
+            f"{function.name} lost spans before X-Ray ({metric.name})",
+            {_metrics.LAMBDA_DIMENSION: function.name},
         )
-        for metric in STREAMING_LOSS_METRICS
+        for metric in _metrics.STREAMING
     ]
 
 
@@ -143,7 +164,7 @@ def alarms(fleet: Fleet) -> list[Alarm]:
     found: list[Alarm] = []
     for function in fleet.functions:
         found += lambda_alarms(function, prefix)
-        found += failure_path_alarms(function, prefix)
+        found += failure_path_alarms(function, prefix, fleet)
         if function.streaming:
             found += streaming_alarms(function, prefix)
     for metric in fleet.custom_metrics:
@@ -165,21 +186,17 @@ def alarms(fleet: Fleet) -> list[Alarm]:
             )
         )
     if fleet.canary:
-        for health in HEALTH_METRICS:
-            found.append(
-                Alarm(
-                    key=resource_key("canary", health.name),
-                    alarm_name=f"{prefix}-canary-{health.name}",
-                    namespace=fleet.canary_namespace,
-                    metric_name=health.name,
-                    threshold=health.threshold,
-                    comparison_operator=health.comparison,
-                    description=f"canary: {health.description}; missing data is breaching",
-                    statistic=health.statistic,
-                    evaluation_periods=2,
-                    treat_missing_data="breaching",
+        for health in _metrics.CANARY:
+            if health.alarm is not None:
+                found.append(
+                    _catalogued(
+                        health.replace(namespace=fleet.canary_namespace),
+                        resource_key("canary", health.name),
+                        f"{prefix}-canary-{health.name}",
+                        f"canary: {health.description}; missing data is breaching",
+                        {},
+                    )
                 )
-            )
     for amount in fleet.billing_thresholds:
         found.append(
             Alarm(
@@ -201,3 +218,38 @@ def alarms(fleet: Fleet) -> list[Alarm]:
     if duplicates:
         raise ValueError(f"two alarms would share the Terraform name(s) {duplicates}; rename a function")
     return found
+
+
+def metric_table() -> str:
+    """The catalogue as the Markdown table of ``docs/render.md`` (a test keeps the page equal to it).
+
+    Example:
+        >>> metric_table().splitlines()[3].split(" | ")[:2]
+        ['| `XrayExclusive/Streaming`', '`DroppedSpans`']
+    """
+    rows = [
+        "| Namespace | Metric | Unit | Dimensions | Written by | Alarm |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for metric in _metrics.CATALOGUE:
+        family = metric is _metrics.FAILURE_PATH
+        namespace = f"`{metric.namespace}`"
+        if metric.namespace_variable:
+            namespace = f"`{metric.namespace_variable}`, else {namespace}"
+        if family:
+            name, dimensions = "the path's `metric`", "`Lambda` + the path's `dimensions`"
+            namespace = f"the path's `namespace`, else {namespace}"
+        else:
+            name, dimensions = f"`{metric.name}`", ", ".join(f"`{d}`" for d in metric.dimensions) or "none"
+        rule = metric.alarm
+        alarm = "none"
+        if rule is not None:
+            sign = ">=" if rule.comparison == "GreaterThanOrEqualToThreshold" else "<"
+            threshold = f"`threshold` (default {rule.threshold:g})" if family else f"{rule.threshold:g}"
+            alarm = f"{rule.statistic} {sign} {threshold} over {rule.period} s"
+            if rule.evaluation_periods > 1:
+                alarm += f", {rule.evaluation_periods} periods"
+            if rule.treat_missing_data == "breaching":
+                alarm += ", missing is breaching"
+        rows.append(f"| {namespace} | {name} | {metric.unit} | {dimensions} | {metric.source} | {alarm} |")
+    return "\n".join(rows) + "\n"

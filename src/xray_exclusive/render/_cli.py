@@ -1,16 +1,46 @@
-"""The ``render terraform`` command: find the fleet file, render, write ``xray-exclusive.tf.json``."""
+"""The ``render terraform`` command: find the fleet file, render, write ``xray-exclusive.tf.json``.
+
+The command's declaration (``HELP``, :func:`add_arguments`, :func:`run`) for ``cli.py``, and the run.
+"""
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
 
-from .._exit import CANNOT_RUN
+from .._exit import CANNOT_RUN, EXIT_TABLE
 from ._fleet import FleetError, load_fleet
 from ._terraform import render_terraform
 
 OUTPUT_NAME = "xray-exclusive.tf.json"
+
+HELP = "generate infrastructure from the fleet file"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare ``render`` and its ``terraform`` subcommand."""
+    parser.description = "Generates infrastructure code from the fleet file (xray-exclusive.toml)."
+    commands = parser.add_subparsers(dest="render_command", required=True, parser_class=type(parser))
+    terraform = commands.add_parser(
+        "terraform",
+        help="alarms, sampling rules, error group, billing alarms and dashboard as Terraform JSON",
+        description="Reads xray-exclusive.toml (or [tool.xray-exclusive.fleet] in pyproject.toml) and writes "
+        "every alarm, the sampling rules, the error group, the billing alarms and the dashboard as one "
+        "Terraform JSON file.",
+        epilog="examples:\n  xray-exclusive render terraform\n  xray-exclusive render terraform --fleet "
+        "fleet.toml --out infra/\n\n" + EXIT_TABLE,
+    )
+    terraform.add_argument("--fleet", type=Path, help="the fleet file (default: found here or above)")
+    terraform.add_argument(
+        "--out", type=Path, default=Path("."), help="directory or file (default ./xray-exclusive.tf.json)"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``render terraform`` with the parsed arguments; its exit status."""
+    return render_terraform_command(args.fleet, args.out)
 
 
 def _find_fleet(start: Path) -> Path | None:

@@ -1,16 +1,21 @@
-"""The fleet description: ``xray-exclusive.toml`` or ``[tool.xray-exclusive.fleet]`` in ``pyproject.toml``."""
+"""The fleet description: ``xray-exclusive.toml`` or ``[tool.xray-exclusive.fleet]`` in ``pyproject.toml``.
+
+The file declares the fleet's own failure paths (``[[failure_paths]]``, read by ``paths.declare``, the
+same code as ``xray_exclusive.paths.load``) and each function names the ones it runs.
+"""
 
 from __future__ import annotations
 
+import math
 import re
-import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from .. import paths
+from .. import _metrics, paths
 from ..exceptions import ConfigurationError
+from ..paths import FailurePath
 
 Environment = Literal["dev", "preprod", "prod"]
 
@@ -26,7 +31,6 @@ _COMPARISONS = frozenset(
     }
 )
 _TREAT = frozenset({"breaching", "notBreaching", "ignore", "missing"})
-_CATALOGUE = {path.name: path for path in paths.ALL}
 
 
 FleetError = ConfigurationError
@@ -34,11 +38,24 @@ FleetError = ConfigurationError
 
 
 @dataclass(frozen=True)
-class FleetFunction:
-    """One Lambda of the fleet.
+class FleetPath:
+    """A failure path the fleet declares, and the count in one 5-minute period that raises its alarm.
 
     Example:
-        >>> FleetFunction("ingestion", timeout=60, failure_paths=("circuit_breaker_load",)).timeout
+        >>> FleetPath(FailurePath("payment_capture", namespace="Shop/Reliability"), threshold=3).threshold
+        3
+    """
+
+    path: FailurePath
+    threshold: float = _metrics.FAILURE_PATH_ALARM.threshold
+
+
+@dataclass(frozen=True)
+class FleetFunction:
+    """One Lambda of the fleet; ``failure_paths`` names paths the fleet declares.
+
+    Example:
+        >>> FleetFunction("ingestion", timeout=60, failure_paths=("payment_capture",)).timeout
         60
     """
 
@@ -50,17 +67,18 @@ class FleetFunction:
 
 @dataclass(frozen=True)
 class CustomMetric:
-    """An application metric that needs an alarm; thresholds are documented in docs/render.md.
+    """An application metric of your own that needs an alarm: a ``[[custom_metrics]]`` table of the fleet.
 
     Example:
-        >>> DEFAULT_CUSTOM_METRICS[2].extended_statistic, DEFAULT_CUSTOM_METRICS[2].threshold
-        ('p95', 3000)
+        >>> metric = CustomMetric("QueueDepth", 100, "orders waiting", "Orders", statistic="Maximum")
+        >>> metric.namespace, metric.comparison
+        ('Orders', 'GreaterThanOrEqualToThreshold')
     """
 
     name: str
     threshold: float
     description: str
-    namespace: str = "SentimentAnalyzer"
+    namespace: str
     statistic: str | None = "Sum"
     extended_statistic: str | None = None
     comparison: str = "GreaterThanOrEqualToThreshold"
@@ -69,33 +87,6 @@ class CustomMetric:
     treat_missing_data: str = "notBreaching"
     dimensions: Mapping[str, str] = field(default_factory=dict)
 
-
-DEFAULT_CUSTOM_METRICS: tuple[CustomMetric, ...] = (
-    CustomMetric("StuckItems", 1, "items stuck in pending for more than 5 minutes", statistic="Maximum"),
-    CustomMetric("ConnectionAcquireFailures", 1, "SSE connection pool exhausted"),
-    CustomMetric(
-        "EventLatencyMs",
-        3000,
-        "SSE live-update latency above the 3 s SLO at p95",
-        statistic=None,
-        extended_statistic="p95",
-        comparison="GreaterThanThreshold",
-        evaluation_periods=3,
-    ),
-    CustomMetric("MetricsLambdaErrors", 1, "the monitoring Lambda itself failed"),
-    CustomMetric("HighLatencyAlert", 1, "ingestion latency above 30 s"),
-    CustomMetric(
-        "PollDurationMs",
-        2000,
-        "DynamoDB poll of the SSE Lambda slower than 2 s at p95",
-        statistic=None,
-        extended_statistic="p95",
-        comparison="GreaterThanThreshold",
-        evaluation_periods=3,
-    ),
-    CustomMetric("AnalysisErrors", 1, "analysis processing errors"),
-)
-"""The seven default application metrics and their alarm conditions; the fleet file may override each."""
 
 PRODUCTION_SAMPLING_RATE = 0.05
 """Fixed rate of the production sampling rule when the fleet gives none: 5% after one trace per second.
@@ -109,6 +100,8 @@ Failure-path metrics are written for every occurrence, so what is not sampled is
 class Fleet:
     """Everything ``render_terraform`` needs.
 
+    Every name in a function's ``failure_paths`` must be declared in ``failure_paths`` (``FleetError``).
+
     Example:
         >>> fleet = Fleet("dev", "arn:aws:sns:eu-west-1:123456789012:alerts", (FleetFunction("f", 30),))
         >>> fleet.sampling_rate, fleet.prefix
@@ -121,10 +114,26 @@ class Fleet:
     service: str = "fleet"
     production_sampling_rate: float = PRODUCTION_SAMPLING_RATE
     canary: bool = True
-    canary_namespace: str = "XRayExclusive/Canary"
+    canary_namespace: str = _metrics.CANARY_NAMESPACE
     billing_thresholds: tuple[float, ...] = (10, 25, 50)
     billing_service_name: str = "AWSXRay"
-    custom_metrics: tuple[CustomMetric, ...] = DEFAULT_CUSTOM_METRICS
+    custom_metrics: tuple[CustomMetric, ...] = ()
+    failure_paths: tuple[FleetPath, ...] = ()
+
+    def __post_init__(self) -> None:
+        declared = self.declared_paths
+        for function in self.functions:
+            unknown = [name for name in function.failure_paths if name not in declared]
+            if unknown:
+                raise FleetError(
+                    f"function {function.name}: failure path(s) {unknown} not declared; declare each in "
+                    f"[[failure_paths]] (declared: {sorted(declared)})"
+                )
+
+    @property
+    def declared_paths(self) -> dict[str, FleetPath]:
+        """The declared failure paths by name."""
+        return {declared.path.name: declared for declared in self.failure_paths}
 
     @property
     def prefix(self) -> str:
@@ -153,8 +162,10 @@ def _unknown(table: Mapping[str, Any], known: set[str], where: str) -> None:
         raise FleetError(f"{where}: unknown keys {extra}; known: {sorted(known)}")
 
 
-def _function(table: Mapping[str, Any], index: int) -> FleetFunction:
-    where = f"functions[{index}]"
+def _function(
+    table: Mapping[str, Any], index: int, declared: Mapping[str, FailurePath], file: str
+) -> FleetFunction:
+    where = f"{file}: functions[{index}]"
     if not isinstance(table, Mapping):
         raise FleetError(f"{where} must be a table")
     _unknown(table, {"name", "timeout", "streaming", "failure_paths"}, where)
@@ -170,8 +181,11 @@ def _function(table: Mapping[str, Any], index: int) -> FleetFunction:
     streaming = _expect(table, "streaming", bool, where) if "streaming" in table else False
     chosen = _expect(table, "failure_paths", list, where) if "failure_paths" in table else []
     for path in chosen:
-        if path not in _CATALOGUE:
-            raise FleetError(f"{where}.failure_paths: {path!r} is not in the catalogue {sorted(_CATALOGUE)}")
+        if path not in declared:
+            raise FleetError(
+                f"{where}.failure_paths: {path!r} is not declared; add a [[failure_paths]] table with "
+                f"name = {path!r} (declared: {sorted(declared)})"
+            )
     return FleetFunction(name, timeout, streaming, tuple(dict.fromkeys(chosen)))
 
 
@@ -183,9 +197,9 @@ def _custom(table: Mapping[str, Any], index: int) -> CustomMetric:
     _unknown(table, known, where)
     if "name" not in table:
         raise FleetError(f"{where}: `name` is required")
-    base = next((m for m in DEFAULT_CUSTOM_METRICS if m.name == table["name"]), None)
-    if base is None and "threshold" not in table:
-        raise FleetError(f"{where}: `threshold` is required for a metric not among the seven defaults")
+    for key in ("threshold", "namespace"):
+        if key not in table:
+            raise FleetError(f"{where}: `{key}` is required")
     values = dict(table)
     if "extended_statistic" in values and "statistic" not in values:
         values["statistic"] = None
@@ -201,7 +215,7 @@ def _custom(table: Mapping[str, Any], index: int) -> CustomMetric:
         isinstance(k, str) and isinstance(v, str) and v for k, v in values.get("dimensions", {}).items()
     ):
         raise FleetError(f"{where}.dimensions must map names to non-empty strings")
-    metric = replace(base, **values) if base else CustomMetric(description="", **values)
+    metric = CustomMetric(**{"description": "", **values})
     bad_period = metric.period not in (10, 30) and (metric.period < 60 or metric.period % 60 != 0)
     if bad_period or metric.evaluation_periods < 1:
         raise FleetError(f"{where}: period must be 10, 30 or a multiple of 60; evaluation_periods at least 1")
@@ -220,6 +234,24 @@ def _custom(table: Mapping[str, Any], index: int) -> CustomMetric:
     return metric
 
 
+def _fleet_paths(tables: object, where: str) -> tuple[FleetPath, ...]:
+    declared = paths.declare(tables, where)
+    found = []
+    for index, (name, path) in enumerate(declared.items()):
+        table = tables[index] if isinstance(tables, list) else {}
+        threshold = table.get("threshold", FleetPath.threshold)
+        if (
+            isinstance(threshold, bool)
+            or not isinstance(threshold, int | float)
+            or not math.isfinite(threshold)
+        ):
+            raise FleetError(f"{where}: failure_paths[{index}].threshold must be a number, not {threshold!r}")
+        if threshold <= 0:
+            raise FleetError(f"{where}: failure_paths[{index}].threshold must be above 0 (path {name!r})")
+        found.append(FleetPath(path, threshold))
+    return tuple(found)
+
+
 def parse_fleet(table: Mapping[str, Any], where: str = "fleet") -> Fleet:
     """Validate a fleet table (already read from TOML); raises ``FleetError`` naming the bad key.
 
@@ -230,7 +262,7 @@ def parse_fleet(table: Mapping[str, Any], where: str = "fleet") -> Fleet:
     """
     known = {
         "environment", "alert_topic", "functions", "service", "production_sampling_rate", "canary",
-        "canary_namespace", "billing_thresholds", "billing_service_name", "custom_metrics",
+        "canary_namespace", "billing_thresholds", "billing_service_name", "custom_metrics", "failure_paths",
     }  # fmt: skip
     _unknown(table, known, where)
     for key in ("environment", "alert_topic", "functions"):
@@ -242,7 +274,11 @@ def parse_fleet(table: Mapping[str, Any], where: str = "fleet") -> Fleet:
     alert_topic = _expect(table, "alert_topic", str, where)
     if not (alert_topic.startswith("arn:aws") or alert_topic.startswith("${")):
         raise FleetError(f"{where}.alert_topic must be an SNS topic ARN or a Terraform reference ${{...}}")
-    functions = tuple(_function(f, i) for i, f in enumerate(_expect(table, "functions", list, where)))
+    fleet_paths = _fleet_paths(table.get("failure_paths", []), where)
+    declared = {p.path.name: p.path for p in fleet_paths}
+    functions = tuple(
+        _function(f, i, declared, where) for i, f in enumerate(_expect(table, "functions", list, where))
+    )
     if not functions:
         raise FleetError(f"{where}.functions: list at least one function")
     names = [f.name for f in functions]
@@ -273,10 +309,11 @@ def parse_fleet(table: Mapping[str, Any], where: str = "fleet") -> Fleet:
         options["billing_thresholds"] = tuple(sorted(thresholds))
     if "custom_metrics" in table:
         given = [_custom(m, i) for i, m in enumerate(_expect(table, "custom_metrics", list, where))]
-        merged = {m.name: m for m in DEFAULT_CUSTOM_METRICS}
-        merged.update({m.name: m for m in given})
-        options["custom_metrics"] = tuple(merged.values())
-    return Fleet(environment, alert_topic, functions, **options)
+        twice = sorted({m.name for m in given if sum(g.name == m.name for g in given) > 1})
+        if twice:
+            raise FleetError(f"{where}.custom_metrics: duplicate names {twice}")
+        options["custom_metrics"] = tuple(given)
+    return Fleet(environment, alert_topic, functions, failure_paths=fleet_paths, **options)
 
 
 def load_fleet(path: Path) -> Fleet:
@@ -291,13 +328,5 @@ def load_fleet(path: Path) -> Fleet:
         ...     load_fleet(file).functions[0].name
         'f'
     """
-    try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
-        raise FleetError(f"{path}: {error}") from error
-    if path.name == "pyproject.toml":
-        table = document.get("tool", {}).get("xray-exclusive", {}).get("fleet")
-        if not isinstance(table, dict):
-            raise FleetError(f"{path}: no [tool.xray-exclusive.fleet] table")
-        return parse_fleet(table, "[tool.xray-exclusive.fleet]")
-    return parse_fleet(document, path.name)
+    table, where = paths.read_fleet_table(path)
+    return parse_fleet(table, where)

@@ -14,9 +14,13 @@ import sys
 import time
 from typing import Any
 
+from .._fastenv import BYTES_ENVIRON
+
 __all__ = ["Client", "ClientContext", "CognitoIdentity", "LambdaContext"]
 
 _W3C_FIELDS = ("traceparent", "tracestate", "baggage")
+_ENVIRON = BYTES_ENVIRON  # os.environ's own bytes mapping, kept in step with it; None where there is none
+_ENCODING = sys.getfilesystemencoding()
 
 
 class _Slots:
@@ -75,11 +79,11 @@ class LambdaContext:
         tenant_id: str | None = None,
     ) -> None:
         self.aws_request_id = invoke_id
-        self.log_group_name = os.environ.get("AWS_LAMBDA_LOG_GROUP_NAME")
-        self.log_stream_name = os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME")
-        self.function_name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME")
-        self.memory_limit_in_mb = os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
-        self.function_version = os.environ.get("AWS_LAMBDA_FUNCTION_VERSION")
+        self.log_group_name = _getenv("AWS_LAMBDA_LOG_GROUP_NAME")
+        self.log_stream_name = _getenv("AWS_LAMBDA_LOG_STREAM_NAME")
+        self.function_name = _getenv("AWS_LAMBDA_FUNCTION_NAME")
+        self.memory_limit_in_mb = _getenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
+        self.function_version = _getenv("AWS_LAMBDA_FUNCTION_VERSION")
         self.invoked_function_arn = invoked_function_arn
         self.tenant_id = tenant_id
         self._w3c_fields = _pop_w3c(client_context)
@@ -125,6 +129,22 @@ class LambdaContext:
             "tenant_id",
         )
         return f"LambdaContext([{','.join(f'{n}={getattr(self, n)}' for n in names)}])"
+
+
+def _getenv(name: str) -> str | None:
+    """``os.environ.get(name)``, read from the environment's bytes mapping when there is one.
+
+    Read afresh for every invocation, as awslambdaric does, without ``os.environ``'s encoding of the name.
+
+    Example:
+        >>> import os
+        >>> _getenv("PATH") == os.environ.get("PATH"), _getenv("XE_NOT_SET_ANYWHERE")
+        (True, None)
+    """
+    if _ENVIRON is None:
+        return os.environ.get(name)
+    value = _ENVIRON.get(name.encode())
+    return None if value is None else value.decode(_ENCODING, "surrogateescape")  # as os.environ decodes
 
 
 def _pop_w3c(client_context: dict[str, Any] | None) -> dict[str, str]:

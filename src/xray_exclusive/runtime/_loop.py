@@ -17,6 +17,7 @@ import signal
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping
+from types import GeneratorType
 from typing import Any
 
 from .. import _env
@@ -32,8 +33,6 @@ from ._stream import (
     Watchdog,
     content_type_of,
     finish_quietly,
-    guarded,
-    guarded_async,
 )
 
 __all__ = ["HttpResponse", "LambdaContext", "Runtime", "load_handler", "main"]
@@ -81,6 +80,8 @@ def load_handler(spec: str) -> Any:
 
 
 def _is_stream(result: Any) -> bool:
+    if type(result) is GeneratorType:  # the common case, without the ABCs' checks
+        return True
     if isinstance(result, (str, bytes, bytearray, Mapping, list, tuple)) or result is None:
         return False
     return (
@@ -90,11 +91,28 @@ def _is_stream(result: Any) -> bool:
     )
 
 
-def _already_traced(result: Any) -> bool:
-    from ..streaming import _stream
+_streaming: Any = None  # xray_exclusive.streaming._stream, imported with the first stream (not at INIT)
 
-    code = getattr(result, "gi_code", None) or getattr(result, "ag_code", None)
-    return code is _stream._sync.__code__ or code is _stream._async.__code__
+
+def _traced(result: Any, event: Any) -> tuple[Any, Any]:
+    """The stream in ``traced_stream`` unless the handler already is (``@traced_handler``), and its ending.
+
+    The ``StreamEnding``: whoever wrapped the stream, its span says why it ended.
+    """
+    global _streaming
+    if _streaming is None:
+        from ..streaming import _stream
+
+        _streaming = _stream
+    headers = event.get("headers") if type(event) is dict or isinstance(event, Mapping) else None
+    traced: tuple[Any, Any] = _streaming.traced_and_tracked(
+        result, headers if isinstance(headers, Mapping) else None
+    )
+    return traced
+
+
+def _as_generator(chunks: Any) -> Any:
+    yield from chunks
 
 
 def _parse_json_header(raw: str | None, name: str) -> Any:
@@ -198,16 +216,16 @@ class Runtime:
         state.deadline_at = (
             time.monotonic() + remaining_s - margin_s if invocation.deadline_ms else float("inf")
         )
-        is_async = inspect.isasyncgen(result) or (
-            isinstance(result, AsyncIterator) and not isinstance(result, Iterator)
+        is_async = type(result) is not GeneratorType and (
+            inspect.isasyncgen(result)
+            or (isinstance(result, AsyncIterator) and not isinstance(result, Iterator))
         )
-        if not _already_traced(result):
-            from ..streaming import traced_stream
-
-            headers = event.get("headers") if isinstance(event, Mapping) else None
-            wrapped = guarded_async(result, state) if is_async else guarded(result, state)
-            result = traced_stream(wrapped, headers=headers if isinstance(headers, Mapping) else None)
-        chunks: Any = AsyncBridge(result, state) if is_async else iter(result)
+        result, state.ending = _traced(result, event)
+        chunks: Any
+        if is_async:
+            chunks = AsyncBridge(result, state)
+        else:
+            chunks = result if isinstance(result, GeneratorType) else _as_generator(result)
         watchdog = Watchdog(state, chunks)
         watchdog.arm()
         try:
@@ -217,17 +235,10 @@ class Runtime:
             if is_async:
                 chunks.close()
 
-    def _next(self, chunks: Any, state: StreamEnd) -> Any:
-        state.in_next = True
-        try:
-            return next(chunks)
-        finally:
-            state.in_next = False
-
     def _end(self, chunks: Any, state: StreamEnd, reason: str, error: BaseException | None = None) -> None:
         """Close the generator (its span ends, annotated with ``reason``, and is flushed)."""
-        state.reason = state.reason or reason
-        state.error = state.error or error
+        state.end(reason, error)
+        state.closing = True  # the watchdog leaves the generator alone from now on
         close = getattr(chunks, "close", None)
         if close is None:
             return
@@ -240,7 +251,7 @@ class Runtime:
         stream: ResponseStream | None = None
         first: Any = None
         try:
-            first = self._next(chunks, state)
+            first = next(chunks)  # the watchdog may interrupt the generator only while it runs (gi_running)
             data = b"" if isinstance(first, HttpResponse) else encode_chunk(first)
         except StopIteration:
             data = b""
@@ -252,50 +263,54 @@ class Runtime:
                 self._end(chunks, state, "encoding_error", exc)
             self._fail(request_id, exc)
             return
-        try:
-            stream = self.api.stream(request_id, content_type_of(first))
+        try:  # the head and the first chunk (the prelude, when the handler gave one) in one write
             if isinstance(first, HttpResponse):
-                stream.write(first.prelude())
-            stream.write(data)
+                data = first.prelude()
+            stream = self.api.stream(request_id, content_type_of(first), data)
         except (OSError, RuntimeAPIError) as exc:
             self._broken(chunks, state, stream, exc)
             return
-        error: dict[str, Any] | None = None
         deadline_at = state.deadline_at
         monotonic = time.monotonic
-        pull = chunks.__next__
         write = stream.write
-        while True:
+        deadline = False
+        fault: Fault | None = None
+        broken: OSError | RuntimeAPIError | None = None
+        failure: Exception | None = None
+        try:
             if monotonic() >= deadline_at:
-                self._end(chunks, state, "deadline")
-                self._deadline_warning(stream)
-                break
-            try:
-                state.in_next = True  # the watchdog may interrupt the generator only while it runs
-                chunk = pull()
-                state.in_next = False
-                data = chunk if type(chunk) is bytes else encode_chunk(chunk)  # bytes: encode_chunk's own
-            except StopIteration:
-                state.in_next = False
-                break
-            except DeadlineReached:
-                state.in_next = False
-                self._end(chunks, state, "deadline")
-                self._deadline_warning(stream)
-                break
-            except Fault as exc:  # a chunk that cannot be encoded: the trailers, the process stays up
-                self._end(chunks, state, "encoding_error", exc)
-                error = self._stream_error(request_id, exc)
-                break
-            except Exception as exc:  # the generator failed after the first byte: the trailers
-                state.in_next = False
-                error = self._stream_error(request_id, exc)
-                break
-            try:
-                write(data)
-            except (OSError, RuntimeAPIError) as exc:
-                self._broken(chunks, state, stream, exc)
-                return
+                deadline = True
+            else:
+                for chunk in chunks:  # the generator's steps: what they raise is caught below
+                    try:  # bytes: encode_chunk's own answer, without the call
+                        data = chunk if type(chunk) is bytes else encode_chunk(chunk)
+                    except Fault as exc:
+                        fault = exc
+                        break
+                    try:
+                        write(data)
+                    except (OSError, RuntimeAPIError) as exc:
+                        broken = exc
+                        break
+                    if monotonic() >= deadline_at:  # checked before the next step starts
+                        deadline = True
+                        break
+        except DeadlineReached:  # the watchdog interrupted a step
+            deadline = True
+        except Exception as exc:  # the generator failed after the first byte: the trailers
+            failure = exc
+        if broken is not None:
+            self._broken(chunks, state, stream, broken)
+            return
+        error: dict[str, Any] | None = None
+        if deadline:
+            self._end(chunks, state, "deadline")
+            self._deadline_warning(stream)
+        elif fault is not None:  # a chunk that cannot be encoded: the trailers, the process stays up
+            self._end(chunks, state, "encoding_error", fault)
+            error = self._stream_error(request_id, fault)
+        elif failure is not None:
+            error = self._stream_error(request_id, failure)
         finish_quietly(stream, error)
 
     def _stream_error(self, request_id: str, exc: BaseException) -> dict[str, Any]:
@@ -318,7 +333,7 @@ class Runtime:
             reason = "response_rejected"
             _logger.error(
                 "The Runtime API refused the streamed response after %d bytes: HTTP %d: %r",
-                stream.bytes_written if stream else 0,
+                stream.bytes_written if stream else exc.bytes_written,
                 exc.status,
                 exc.body[:500],
             )
@@ -337,10 +352,9 @@ class Runtime:
 
 
 def _flush_tracer() -> None:
-    streaming = sys.modules.get("xray_exclusive.streaming._bootstrap")
-    instance = getattr(streaming, "_instance", None)
-    if instance is not None:
-        instance.flush()
+    streaming = sys.modules.get("xray_exclusive.streaming")  # never imported just to flush nothing
+    if streaming is not None:
+        streaming.flush_if_started()
 
 
 def main() -> int:

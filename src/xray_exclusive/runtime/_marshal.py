@@ -17,6 +17,8 @@ import traceback
 from collections.abc import Iterable
 from typing import Any
 
+from ..exceptions import XrayExclusiveError
+
 __all__ = [
     "Fault",
     "MarshalError",
@@ -38,7 +40,7 @@ _RUNTIME_FILES = (
 )
 
 
-class Fault(Exception):
+class Fault(XrayExclusiveError):
     """An error of the runtime's, reported with its ``Runtime.*`` type and no stack trace of the runtime's."""
 
     def __init__(self, error_type: str, message: str, trace: list[str] | None = None) -> None:

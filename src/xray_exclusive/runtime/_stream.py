@@ -1,12 +1,14 @@
 """Streaming one invocation's response: the prelude, the chunks, the deadline, and every way a stream ends.
 
-A stream ends in one of these ways, written on its span as the ``stream_end_reason`` annotation (when the
-runtime wrapped the handler in ``traced_stream`` itself): ``completed``; ``error`` (the generator raised: the
-error trailers); ``encoding_error`` (a chunk could not be encoded: the error trailers, the exception on the
-span); ``deadline`` (the invocation's deadline is near: the stream ends cleanly, without trailers);
-``runtime_api_closed`` (the Runtime API connection broke); ``response_rejected`` (the Runtime API refused the
-response while it was sent, for example ``413`` over the size limit). In every case the generator is closed,
-the span ended and flushed, and the process serves the next invocation.
+A stream ends in one of these ways, written on its span as the ``stream_end_reason`` annotation (whether the
+runtime wrapped the stream in ``traced_stream`` or the handler is a ``@traced_handler``; the runtime names the
+reason through ``streaming.track_end``): ``completed``; ``error`` (the generator raised: the error trailers);
+``encoding_error`` (a chunk could not be encoded: the error trailers, the exception on the span); ``deadline``
+(the invocation's deadline is near: the stream ends cleanly, without trailers); ``runtime_api_closed`` (the
+Runtime API connection broke); ``response_rejected`` (the Runtime API refused the response while it was sent,
+for example ``413`` over the size limit); ``client_disconnected`` (the generator raised ``BrokenPipeError`` or
+``ConnectionResetError`` itself); ``closed`` (closed early for any other reason). In every case the generator
+is closed, the span ended and flushed, and the process serves the next invocation.
 """
 
 from __future__ import annotations
@@ -15,19 +17,25 @@ import contextlib
 import logging
 import signal
 import time
-from collections.abc import AsyncGenerator, Generator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ._api import HTTP_INTEGRATION, PRELUDE_DELIMITER, ResponseRejected, ResponseStream
+from .._compat.cmodules import c_getsignal
+from ._api import HTTP_INTEGRATION, PRELUDE_DELIMITER, ResponseStream
 
 if TYPE_CHECKING:
     import asyncio
+
+    from ..streaming import StreamEnding
 
 __all__ = ["DeadlineReached", "HttpResponse", "StreamEnd"]
 
 _logger = logging.getLogger("xray_exclusive.runtime")
 _DEFAULT_CONTENT_TYPE = "application/octet-stream"
+
+# The C function under ``signal.getsignal``, without its enum conversion (µs before every first byte).
+_getsignal: Callable[[int], Any] = c_getsignal()
 
 
 class DeadlineReached(GeneratorExit):
@@ -82,67 +90,21 @@ class HttpResponse:
 
 @dataclass
 class StreamEnd:
-    """Why a stream ended, and what was sent."""
+    """Why a stream ended; ``ending``: the stream's own record (``streaming.track_end``), told the same."""
 
     reason: str = ""
     error: BaseException | None = None
     deadline_at: float = float("inf")  # time.monotonic() at which the stream is ended
-    in_next: bool = False
-    rejected: ResponseRejected | None = None
+    ending: StreamEnding | None = None
+    closing: bool = False  # the runtime is closing the generator: its span is ending, not to be interrupted
 
-
-def annotate_end(state: StreamEnd, reason: str) -> None:
-    """Write why the stream ended on the current span (the stream's, when the runtime wrapped it)."""
-    from opentelemetry import trace
-    from opentelemetry.trace import Status, StatusCode
-
-    from ..streaming import annotate
-
-    span = trace.get_current_span()
-    if not span.is_recording():
-        return
-    annotate(span, stream_end_reason=state.reason or reason)
-    if state.error is not None and state.reason == "encoding_error":
-        span.record_exception(state.error)
-        span.set_status(Status(StatusCode.ERROR, str(state.error)[:256]))
-
-
-def guarded(chunks: Any, state: StreamEnd) -> Generator[Any, Any, Any]:
-    """The handler's generator, inside ``traced_stream``: annotates the stream span with how it ended."""
-    try:
-        result = yield from chunks
-    except GeneratorExit as exc:
-        annotate_end(state, "deadline" if isinstance(exc, DeadlineReached) else "closed")
-        raise
-    except BaseException:
-        annotate_end(state, "error")
-        raise
-    annotate_end(state, "completed")
-    return result
-
-
-async def guarded_async(chunks: Any, state: StreamEnd) -> AsyncGenerator[Any, Any]:
-    """:func:`guarded` for an async generator (cancelled at the deadline: :class:`DeadlineReached`)."""
-    import asyncio
-
-    try:
-        async for chunk in chunks:
-            yield chunk
-    except GeneratorExit:
-        annotate_end(state, "closed")
-        with contextlib.suppress(RuntimeError):
-            await chunks.aclose()
-        raise
-    except asyncio.CancelledError:
-        if state.reason != "deadline":
-            annotate_end(state, "error")
-            raise
-        annotate_end(state, "deadline")
-        raise DeadlineReached("the invocation's deadline is near") from None
-    except BaseException:
-        annotate_end(state, "error")
-        raise
-    annotate_end(state, "completed")
+    def end(self, reason: str, error: BaseException | None = None) -> None:
+        """Name why the stream ends (the first reason wins), on its span too."""
+        if not self.reason:
+            self.reason = reason
+            self.error = error
+        if self.ending is not None:
+            self.ending.set(reason, error)
 
 
 class AsyncBridge:
@@ -161,11 +123,15 @@ class AsyncBridge:
         return self
 
     def __next__(self) -> Any:
-        self._current = self._ensure_future(self._agen.__anext__(), loop=self._loop)
+        self._current = current = self._ensure_future(self._agen.__anext__(), loop=self._loop)
         try:
-            return self._loop.run_until_complete(self._current)
+            return self._loop.run_until_complete(current)
         except StopAsyncIteration:
             raise StopIteration from None
+        except BaseException:
+            if self._state.reason == "deadline" and current.cancelled():  # our own cancellation
+                raise DeadlineReached("the invocation's deadline is near") from None
+            raise
         finally:
             self._current = None
 
@@ -178,7 +144,7 @@ class AsyncBridge:
         return True
 
     def _cancel(self) -> None:
-        self._state.reason = self._state.reason or "deadline"
+        self._state.end("deadline")
         if self._current is not None:
             self._current.cancel()
 
@@ -194,48 +160,86 @@ class AsyncBridge:
             self._loop.close()
 
 
+class _Alarm:
+    """The runtime's SIGALRM handler, installed with the first stream and kept.
+
+    Arming a stream's watchdog is then a look and one ``setitimer``: installing a handler costs more than
+    the rest of the arming (``signal.signal``'s conversions), on the way to every stream's first byte.
+
+    Between streams an alarm is not the runtime's: the handler then puts back what was there before and
+    lets the signal do what it did (by default, end the process), as if the runtime had never been there.
+    """
+
+    def __init__(self) -> None:
+        self.watchdog: Watchdog | None = None
+        self.previous: Any = signal.SIG_DFL
+        self.handler = self.handle  # one bound method: what signal.getsignal() gives back when it is ours
+
+    def install(self) -> bool:
+        """Ours installed (now, or still); ``False`` when the function has a SIGALRM handler of its own."""
+        current = _getsignal(signal.SIGALRM)
+        if current is self.handler:
+            return True
+        if current not in (signal.SIG_DFL, signal.SIG_IGN, None):
+            return False  # the function's own alarm: leave it alone
+        signal.signal(signal.SIGALRM, self.handler)
+        self.previous = signal.SIG_IGN if current == signal.SIG_IGN else signal.SIG_DFL  # the members
+        return True
+
+    def handle(self, signum: int, frame: Any) -> None:
+        watchdog = self.watchdog
+        if watchdog is not None:
+            watchdog._fire(signum, frame)
+            return
+        signal.signal(signal.SIGALRM, self.previous)  # not ours: as without the runtime
+        if self.previous is signal.SIG_DFL:
+            signal.raise_signal(signal.SIGALRM)
+
+
+_alarm = _Alarm()
+
+
 class Watchdog:
     """Ends a generator that blocks past the deadline: SIGALRM at ``state.deadline_at``.
 
-    Not armed outside the main thread, or when the function installed a SIGALRM handler of its own.
+    The alarm interrupts the generator only while it runs a step (``gi_running``), never the runtime's own
+    writes, nor the generator while the runtime closes it (its span is ending and being flushed). Not armed
+    outside the main thread, or when the function installed a SIGALRM handler of its own.
     """
 
     def __init__(self, state: StreamEnd, chunks: Any) -> None:
         self.state = state
         self.chunks = chunks
         self.armed = False
-        self._previous: Any = None
 
     def arm(self) -> None:
         delay = self.state.deadline_at - time.monotonic()
         if delay <= 0 or delay == float("inf"):
             return
         try:
-            previous = signal.getsignal(signal.SIGALRM)
-            if previous not in (signal.SIG_DFL, signal.SIG_IGN, None):
-                return  # the function's own alarm: leave it alone
+            if not _alarm.install():
+                return
             if isinstance(self.chunks, AsyncBridge):
                 if not self.chunks.watch_deadline(delay):
                     return
             else:
-                self._previous = signal.signal(signal.SIGALRM, self._fire)
+                _alarm.watchdog = self
             signal.setitimer(signal.ITIMER_REAL, delay)
         except (ValueError, OSError, AttributeError):
             return  # not the main thread, or no SIGALRM here: the check between chunks remains
         self.armed = True
 
     def _fire(self, signum: int, frame: Any) -> None:
-        if self.state.in_next:
-            self.state.in_next = False
-            self.state.reason = self.state.reason or "deadline"
+        if not self.state.closing and getattr(self.chunks, "gi_running", False):  # inside a step
+            self.state.end("deadline")
             raise DeadlineReached("the invocation's deadline is near")
 
     def disarm(self) -> None:
         if not self.armed:
             return
         signal.setitimer(signal.ITIMER_REAL, 0)
-        if not isinstance(self.chunks, AsyncBridge):
-            signal.signal(signal.SIGALRM, self._previous or signal.SIG_DFL)
+        if _alarm.watchdog is self:
+            _alarm.watchdog = None
         self.armed = False
 
 

@@ -10,6 +10,8 @@ calls) in the invocation's trace, with nothing lost and nothing leaked:
 * :func:`invocation_context`: the trace of *this* invocation, read afresh;
 * :func:`traced_stream` / :func:`traced_handler`: the connection span, current
   only while the generator runs, flushed (bounded) when it ends;
+* :func:`is_traced`, :func:`track_end` and :func:`flush_if_started`: the hooks
+  of a consumer that wraps streams itself (the custom runtime);
 * :func:`poll_cycle`, :func:`dynamodb_span`, :func:`cloudwatch_span`,
   :func:`dispatch_span`, :func:`annotate` and the named annotation helpers;
 * :class:`OTelBackend`: ``failure_path`` on OpenTelemetry.
@@ -35,6 +37,7 @@ from ._bootstrap import (
     FlushReport,
     StreamingSettings,
     StreamingTracer,
+    built_streaming_tracer,
     check_environment,
     check_instrumentation,
     get_streaming_tracer,
@@ -60,7 +63,7 @@ from ._semconv import (
     poll_cycle,
     record_bounded_exception,
 )
-from ._stream import traced_handler, traced_stream
+from ._stream import StreamEnding, is_traced, traced_handler, traced_stream, track_end
 
 __all__ = [
     "ANNOTATIONS_ATTRIBUTE",
@@ -71,6 +74,7 @@ __all__ = [
     "FlushReport",
     "OTelBackend",
     "SpanScope",
+    "StreamEnding",
     "StreamingSettings",
     "StreamingTracer",
     "annotate",
@@ -85,14 +89,17 @@ __all__ = [
     "dispatch_span",
     "dynamodb_span",
     "flush",
+    "flush_if_started",
     "get_streaming_tracer",
     "invocation_context",
+    "is_traced",
     "mark_disconnected",
     "poll_cycle",
     "record_bounded_exception",
     "reset_streaming_tracer",
     "traced_handler",
     "traced_stream",
+    "track_end",
 ]
 
 
@@ -115,11 +122,10 @@ def flush(budget_ms: int | None = None) -> FlushReport:
         True
         >>> reset_streaming_tracer()
     """
-    from . import _bootstrap
     from ._attach import external_provider
 
     external = external_provider()
-    if external is None or _bootstrap._instance is not None:
+    if external is None or built_streaming_tracer() is not None:
         report = get_streaming_tracer().flush(budget_ms)
     else:
         report = FlushReport(0, 0, 0, 0.0)
@@ -133,6 +139,29 @@ def flush(budget_ms: int | None = None) -> FlushReport:
         force_flush(budget_ms or _env.XRAY_EXCLUSIVE_FLUSH_BUDGET_MS.get())
         report = report._replace(seconds=report.seconds + time.monotonic() - started)
     return report
+
+
+def flush_if_started(budget_ms: int | None = None) -> FlushReport | None:
+    """:func:`flush`, when there is something to flush: never builds the streaming tracer.
+
+    For a process that may never have traced anything (the custom runtime at ``SIGTERM``, a buffered
+    handler's ``finally``): ``None`` when neither the streaming tracer nor a provider failure paths attached
+    to exists, else what :func:`flush` reports.
+
+    Example:
+        >>> reset_streaming_tracer()
+        >>> flush_if_started() is None  # nothing built: nothing to flush, and nothing built now
+        True
+        >>> st = get_streaming_tracer(service_name="doc-sse", endpoint="http://127.0.0.1:9/v1/traces")
+        >>> flush_if_started().complete
+        True
+        >>> reset_streaming_tracer()
+    """
+    from ._attach import external_provider
+
+    if built_streaming_tracer() is None and external_provider() is None:
+        return None
+    return flush(budget_ms)
 
 
 def _register() -> None:

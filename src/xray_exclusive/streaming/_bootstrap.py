@@ -26,6 +26,8 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 from opentelemetry.sdk.trace.sampling import ALWAYS_ON, ParentBased, Sampler
 
 from .. import _config_values, _emf, _env
+from .._compat.otel import ignores_unsampled_parent
+from .._compat.xray_sdk import requests_patched
 from ..exceptions import StreamingConfigurationError as ConfigurationError
 from ._attach import mark_own
 from ._deferred import DeferredOTLPExporter, lambda_resource
@@ -45,6 +47,7 @@ __all__ = [
     "FlushReport",
     "StreamingSettings",
     "StreamingTracer",
+    "built_streaming_tracer",
     "check_environment",
     "check_instrumentation",
     "get_streaming_tracer",
@@ -275,6 +278,17 @@ def reset_streaming_tracer() -> None:
         instance.shutdown()
 
 
+def built_streaming_tracer() -> StreamingTracer | None:
+    """The process's :class:`StreamingTracer` if it was built, else ``None``: never builds one.
+
+    Example:
+        >>> reset_streaming_tracer()
+        >>> built_streaming_tracer() is None
+        True
+    """
+    return _instance
+
+
 def _warn_if_different(instance: StreamingTracer, requested: dict[str, Any]) -> None:
     settings = instance.settings
     different = [
@@ -333,16 +347,6 @@ def _build(
     _logger.debug("Streaming tracer built: %s", settings)
     _logger.info(describe_route(settings))
     return StreamingTracer(settings, provider, processor, fail_fast, reporter)
-
-
-def _lambda_detector() -> Any:
-    # The module itself, not the package: the package also loads the EC2, ECS and EKS detectors
-    # (urllib.request and more, about 14 ms of cold start) that a Lambda never uses.
-    try:
-        from opentelemetry.sdk.extension.aws.resource._lambda import AwsLambdaResourceDetector
-    except ImportError:  # a later release moved it
-        from opentelemetry.sdk.extension.aws.resource import AwsLambdaResourceDetector
-    return AwsLambdaResourceDetector()
 
 
 def _resolve(
@@ -450,7 +454,7 @@ def check_instrumentation() -> None:
             "call would be traced twice and outside the stream's context. Remove the "
             "instrumentation; use dynamodb_span() / cloudwatch_span() around calls made while streaming."
         )
-    if _requests_patched_by_xray():
+    if requests_patched():
         raise ConfigurationError(
             "The X-Ray SDK has patched `requests` (a Powertools Tracer() with auto_patch=True): every OTLP "
             "export would become an X-Ray subsegment and carry an injected trace header. "
@@ -468,12 +472,6 @@ def _botocore_instrumented() -> bool:
     return bool(getattr(instrumentor(), "is_instrumented_by_opentelemetry", False))
 
 
-def _requests_patched_by_xray() -> bool:
-    patcher = sys.modules.get("aws_xray_sdk.core.patcher")
-    patched = getattr(patcher, "_PATCHED_MODULES", None)
-    return isinstance(patched, set) and "requests" in patched
-
-
 def _check_sampler(sampler: Sampler | None) -> Sampler:
     env = _env.OTEL_TRACES_SAMPLER.get()
     if sampler is None and env is not None:
@@ -486,14 +484,9 @@ def _check_sampler(sampler: Sampler | None) -> Sampler:
             _logger.warning("OTEL_TRACES_SAMPLER=%r is ignored; using parentbased_always_on.", env)
     if sampler is None:
         return ParentBased(ALWAYS_ON)
-    description = sampler.get_description()
-    if (
-        sampler is ALWAYS_ON
-        or description == "AlwaysOnSampler"
-        or ("remoteParentNotSampled:AlwaysOnSampler" in description)
-    ):
+    if ignores_unsampled_parent(sampler):
         raise ConfigurationError(
-            f"sampler {description} ignores X-Ray's Sampled=0 and creates spans for unsampled "
-            "invocations, orphaned traces. Leave sampler unset (ParentBased(ALWAYS_ON))."
+            f"sampler {sampler.get_description()} ignores X-Ray's Sampled=0 and creates spans for "
+            "unsampled invocations, orphaned traces. Leave sampler unset (ParentBased(ALWAYS_ON))."
         )
     return sampler

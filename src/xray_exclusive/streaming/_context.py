@@ -22,6 +22,7 @@ from opentelemetry.context import Context
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
 from .. import trace_header
+from .._fastenv import BYTES_ENVIRON
 from ..trace_header import TraceHeaderError
 
 __all__ = ["invocation_context"]
@@ -31,15 +32,24 @@ _logger = logging.getLogger("xray_exclusive.streaming")
 _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
 _NOT_SAMPLED = TraceFlags(TraceFlags.DEFAULT)
 
-# The header exactly as the Lambda runtime writes it: one match, no general parse.
-_CANONICAL = re.compile(
+# The header exactly as the Lambda runtime writes it: one match, no general parse (on the environment's
+# own bytes, or on a header's text).
+_CANONICAL_PATTERN = (
     r"Root=1-([0-9a-f]{8})-([0-9a-f]{24});Parent=([0-9a-f]{16});Sampled=([01])"
     r"(?:;Lineage=[\x21-\x3a\x3c-\x7e]{1,200})?\Z"
 )
+_CANONICAL = re.compile(_CANONICAL_PATTERN)
+_CANONICAL_BYTES = re.compile(_CANONICAL_PATTERN.encode())
 
-# One entry: the last header text and the context built from it. The environment is read on
-# every call; only the parsing of an identical string is skipped. A Context is immutable.
-_last: tuple[str, Context] = ("", Context())
+# The environment's bytes mapping (os.environ's own, kept in step with it): a lookup without os.environ's
+# encoding and decoding, on the way to every stream's first byte. None where the interpreter has none.
+_ENVIRON = BYTES_ENVIRON
+_ENV_KEY = trace_header.ENV_VAR.encode()
+
+# One entry: the last header (as read: bytes from the environment's mapping, else text) and the context
+# built from it. The environment is read on every call; only the parsing of an identical value is skipped.
+# A Context is immutable.
+_last: tuple[bytes | str, Context] = ("", Context())
 
 
 def invocation_context(headers: Mapping[str, object] | None = None) -> Context:
@@ -67,13 +77,17 @@ def invocation_context(headers: Mapping[str, object] | None = None) -> Context:
         >>> del os.environ["_X_AMZN_TRACE_ID"]
     """
     global _last
-    raw = os.environ.get(trace_header.ENV_VAR)
-    source = trace_header.ENV_VAR
+    environ = _ENVIRON
+    raw: bytes | str | None = (
+        environ.get(_ENV_KEY) if environ is not None else os.environ.get(trace_header.ENV_VAR)
+    )
     if raw:
         last_raw, last_context = _last
         if raw == last_raw:
             return last_context
-        context = _context_from(raw, source)
+        context = _canonical(raw)
+        if context is None:
+            context = _context_from(raw if isinstance(raw, str) else os.fsdecode(raw), trace_header.ENV_VAR)
         if context is not None:
             _last = (raw, context)
             return context
@@ -86,23 +100,39 @@ def invocation_context(headers: Mapping[str, object] | None = None) -> Context:
     return Context()
 
 
-def _context_from(raw: str, source: str) -> Context | None:
-    match = _CANONICAL.match(raw)
-    if match is not None:
-        epoch, rest, parent_hex, sampled_flag = match.groups()
-        trace_id, span_id = int(epoch + rest, 16), int(parent_hex, 16)
-        if trace_id and span_id:
-            return trace.set_span_in_context(
-                NonRecordingSpan(
-                    SpanContext(
-                        trace_id=trace_id,
-                        span_id=span_id,
-                        is_remote=True,
-                        trace_flags=_SAMPLED if sampled_flag == "1" else _NOT_SAMPLED,
-                    )
-                ),
-                Context(),
+def _canonical(raw: bytes | str) -> Context | None:
+    """The context of a header written exactly as the Lambda runtime writes it, else ``None``."""
+    if isinstance(raw, bytes):
+        match_bytes = _CANONICAL_BYTES.match(raw)
+        if match_bytes is None:
+            return None
+        epoch, rest, parent_hex, flag = match_bytes.groups()
+        trace_id, span_id, sampled = int(epoch + rest, 16), int(parent_hex, 16), flag == b"1"
+    else:
+        match = _CANONICAL.match(raw)
+        if match is None:
+            return None
+        epoch_text, rest_text, parent_text, flag_text = match.groups()
+        trace_id, span_id, sampled = int(epoch_text + rest_text, 16), int(parent_text, 16), flag_text == "1"
+    if not (trace_id and span_id):
+        return None
+    return trace.set_span_in_context(
+        NonRecordingSpan(
+            SpanContext(
+                trace_id=trace_id,
+                span_id=span_id,
+                is_remote=True,
+                trace_flags=_SAMPLED if sampled else _NOT_SAMPLED,
             )
+        ),
+        Context(),
+    )
+
+
+def _context_from(raw: str, source: str) -> Context | None:
+    context = _canonical(raw)
+    if context is not None:
+        return context
     try:
         parsed = trace_header.parse(raw, strict=False)
     except TraceHeaderError as exc:

@@ -4,7 +4,9 @@
   (``requests``, ``urllib3``, the protobuf encoders: about 60 ms of a cold start) happens in the
   background once the first stream has sent its first chunk (:meth:`DeferredOTLPExporter.warm`), else
   on the first export, in the batch processor's thread or in the stream's closing flush; never during
-  INIT, never before the first byte.
+  INIT, never before the first byte. A plain-HTTP loopback endpoint (the collector extension) gets a
+  ``requests`` session that does not re-read the proxy, ``.netrc`` and CA bundle settings from the
+  environment on every export (:func:`direct_session`).
 * :func:`lambda_resource` builds the same ``Resource`` as the AWS extension's
   ``AwsLambdaResourceDetector``, without importing the package that holds it, whose ``__init__`` also
   loads the EC2, ECS and EKS detectors (``urllib.request`` and more, about 15 ms).
@@ -23,7 +25,14 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
-__all__ = ["OTLP_HTTP_PACKAGE", "DeferredOTLPExporter", "lambda_resource", "warm_exporter"]
+__all__ = [
+    "OTLP_HTTP_PACKAGE",
+    "DeferredOTLPExporter",
+    "direct_session",
+    "is_loopback",
+    "lambda_resource",
+    "warm_exporter",
+]
 
 _logger = logging.getLogger("xray_exclusive.streaming")
 
@@ -73,7 +82,9 @@ class DeferredOTLPExporter(SpanExporter):
                 if inner is None:
                     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-                    inner = self._inner = OTLPSpanExporter(endpoint=self.endpoint, timeout=self.timeout)
+                    inner = self._inner = OTLPSpanExporter(
+                        endpoint=self.endpoint, timeout=self.timeout, session=direct_session(self.endpoint)
+                    )
         return inner
 
     def warm(self) -> None:
@@ -105,6 +116,67 @@ class DeferredOTLPExporter(SpanExporter):
         """Delegate to the exporter if it was built (an unbuilt one holds nothing)."""
         inner = self._inner
         return True if inner is None else inner.force_flush(timeout_millis)
+
+
+_CREDENTIAL_PROVIDERS = (
+    "OTEL_PYTHON_EXPORTER_OTLP_HTTP_CREDENTIAL_PROVIDER",
+    "OTEL_PYTHON_EXPORTER_OTLP_HTTP_TRACES_CREDENTIAL_PROVIDER",
+)
+"""The variables that make ``OTLPSpanExporter`` load a session of its own (it then gets none from here)."""
+
+
+def is_loopback(endpoint: str) -> bool:
+    """Whether ``endpoint`` is plain HTTP to the loopback: ``localhost``, ``127.0.0.0/8``, ``::1``.
+
+    Example:
+        >>> is_loopback("http://localhost:4318/v1/traces"), is_loopback("http://[::1]:4318/v1/traces")
+        (True, True)
+        >>> is_loopback("https://127.0.0.1:4318/v1/traces"), is_loopback("http://collector:4318/v1/traces")
+        (False, False)
+    """
+    import ipaddress  # here, not at INIT: only the exporter's build (off the cold start) asks
+    import urllib.parse
+
+    try:
+        parsed = urllib.parse.urlsplit(endpoint)
+        host = parsed.hostname
+    except ValueError:
+        return False
+    if parsed.scheme != "http" or not host:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def direct_session(endpoint: str) -> Any:
+    """A ``requests.Session`` that ignores the environment, for a plain-HTTP loopback endpoint; else ``None``.
+
+    ``requests`` reads the environment on every request of a session that trusts it: the proxy variables
+    (``HTTP_PROXY``, ``NO_PROXY``: every variable scanned, twice), ``.netrc`` (looked for on disk), the CA
+    bundle variables. That is a tenth of a millisecond or more of every flush, at the end of every stream. A
+    proxy cannot reach the function's own loopback, nor does the collector extension there take ``.netrc``
+    credentials or TLS, so a loopback endpoint over plain HTTP is reached directly, as it is anyway when
+    ``NO_PROXY`` covers it. Any other endpoint (``None``: the exporter's own session) keeps every environment
+    setting, proxies included; so does a session loaded from a credential provider
+    (``OTEL_PYTHON_EXPORTER_OTLP_HTTP_*CREDENTIAL_PROVIDER``).
+
+    Example:
+        >>> direct_session("http://localhost:4318/v1/traces").trust_env
+        False
+        >>> direct_session("http://collector.internal:4318/v1/traces") is None
+        True
+    """
+    if not is_loopback(endpoint) or any(os.environ.get(name) for name in _CREDENTIAL_PROVIDERS):
+        return None
+    import requests
+
+    session = requests.Session()
+    session.trust_env = False
+    return session
 
 
 def lambda_resource(environ: Any = None) -> Resource:

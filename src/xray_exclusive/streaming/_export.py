@@ -18,14 +18,14 @@ Two thin wrappers around the OpenTelemetry SDK's own pieces:
 :class:`LossReporter` turns both into one structured line on stdout: a
 CloudWatch EMF document with ``span_queue_overflow=true``, the queue size,
 the dropped span's name, and the metrics ``DroppedSpans`` /
-``UnexportedSpans`` in namespace ``XrayExclusive/Streaming``. Lines are
+``UnexportedSpans`` in namespace ``XrayExclusive/Streaming``, as the catalogue
+(``_metrics.py``) declares them, written by ``_emf.emf_line``. Lines are
 rate-limited; counters never are.
 """
 
 from __future__ import annotations
 
 import collections
-import json
 import logging
 import threading
 import time
@@ -36,13 +36,14 @@ from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
-from .. import _emf
+from .. import _emf, _metrics
+from .._compat.otel import batch_queue
 
 __all__ = ["METRIC_NAMESPACE", "AccountingSpanProcessor", "FailFastExporter", "LossReporter"]
 
 _logger = logging.getLogger("xray_exclusive.streaming")
 
-METRIC_NAMESPACE = "XrayExclusive/Streaming"
+METRIC_NAMESPACE = _metrics.STREAMING_NAMESPACE
 """CloudWatch namespace of ``DroppedSpans`` and ``UnexportedSpans``."""
 
 
@@ -98,9 +99,10 @@ class LossReporter:
     def _overflow_line(self) -> str:
         count, self._pending = self._pending, 0
         self._last_line = self._clock()
-        return _line(
-            "DroppedSpans",
+        return _emf.emf_line(
+            _metrics.DROPPED_SPANS,
             count,
+            None,
             {
                 "level": "WARNING",
                 "message": (
@@ -117,9 +119,10 @@ class LossReporter:
     def unexported(self, count: int, endpoint: str, reason: str) -> None:
         """Write one line for ``count`` spans that reached the exporter but not the collector."""
         self._write(
-            _line(
-                "UnexportedSpans",
+            _emf.emf_line(
+                _metrics.UNEXPORTED_SPANS,
                 count,
+                None,
                 {
                     "level": "ERROR",
                     "message": f"{count} span(s) not delivered to the collector at {endpoint}: {reason}.",
@@ -134,25 +137,6 @@ class LossReporter:
             self._sink.write(line)
         except Exception:
             _logger.exception("Could not write a span-loss line.")
-
-
-def _line(metric: str, value: int, fields: dict[str, Any]) -> str:
-    document = {
-        "_aws": {
-            "Timestamp": time.time_ns() // 1_000_000,
-            "CloudWatchMetrics": [
-                {
-                    "Namespace": METRIC_NAMESPACE,
-                    "Dimensions": [["Lambda"]],
-                    "Metrics": [{"Name": metric, "Unit": "Count"}],
-                }
-            ],
-        },
-        "Lambda": _emf._lambda_dimension(),
-        metric: value,
-        **fields,
-    }
-    return json.dumps(document, separators=(",", ":"))
 
 
 class FailFastExporter(SpanExporter):
@@ -251,13 +235,9 @@ class AccountingSpanProcessor(SpanProcessor):
     def __init__(self, processor: BatchSpanProcessor, reporter: LossReporter | None = None) -> None:
         self.processor = processor
         self._reporter = reporter
-        batch = getattr(processor, "_batch_processor", None)
-        queue = getattr(batch, "_queue", None)
         # The SDK's deque (it drops the oldest span when full). Should a later SDK change it, drops are
         # still counted at every flush as ended - delivered - failed (see reconcile()).
-        self._queue: collections.deque[Any] | None = (
-            queue if isinstance(queue, collections.deque) and queue.maxlen else None
-        )
+        self._queue: collections.deque[Any] | None = batch_queue(processor)
         self.queue_size: int = self._queue.maxlen or 0 if self._queue is not None else 0
         self._lock = threading.Lock()
         self.ended = 0

@@ -3,7 +3,7 @@
 The X-Ray SDKs are in maintenance mode since 2026-02-25 (AWS's "X-Ray SDK and
 Daemon Support timeline"). This backend produces what the collector's ``awsxray`` exporter
 turns into the same subsegment the X-Ray SDK backend sends: same name,
-``error``/``throttle``/``fault`` (see :func:`~._semconv.apply_classification`),
+``error``/``throttle``/``fault`` (see :func:`~._record.apply_classification`),
 a bounded ``cause`` from an ``exception`` event, annotations listed in
 ``aws.xray.annotations``, metadata as ``aws.xray.metadata.<namespace>`` JSON.
 
@@ -26,18 +26,17 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 
+from .._classification import Classification
+from .._http_block import http_fields
 from ..bounded import AnnotationValue, Frame, JSONValue
-from ..failure import Classification
+from ._annotate import METADATA_PREFIX, index_key
 from ._attach import external_provider, tracer_of
-from ._semconv import (
-    METADATA_PREFIX,
-    apply_classification,
-    index_key,
-    record_exception_event,
-    set_http_status,
-)
+from ._record import apply_classification, record_exception_event, set_http_status
 
 __all__ = ["OTelBackend"]
+
+_HTTP_ATTRIBUTES = {"method": "http.request.method", "url": "url.full"}
+"""Where the ``awsxray`` exporter reads the ``http`` block's request fields (the status: ``_record.py``)."""
 
 
 class _OTelSpan:
@@ -83,12 +82,11 @@ class _OTelSpan:
     def set_http(self, method: str | None = None, url: str | None = None, status: int | None = None) -> None:
         if not self.recording:
             return
-        if method is not None:
-            self.span.set_attribute("http.request.method", method)
-        if url is not None:
-            self.span.set_attribute("url.full", url)
-        if status is not None:
-            set_http_status(self.span, status)
+        for field in http_fields(method, url, status):
+            if field.key == "status":
+                set_http_status(self.span, int(field.value))  # the exporter sets status_flags from it
+            else:
+                self.span.set_attribute(_HTTP_ATTRIBUTES[field.key], field.value)
 
 
 class OTelBackend:

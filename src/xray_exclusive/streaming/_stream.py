@@ -11,6 +11,10 @@ starts, with the stream's span and backend made current inside it once; each ste
 ``close``) runs in it with ``Context.run``: one C call per chunk instead of an attach/detach pair, and
 whatever a step sets (a span current across a ``yield``) stays in the stream's context, never the caller's.
 An async stream attaches and detaches around each step (its steps run in the task's context).
+
+A consumer that wants to know how a stream ended on its span (the custom runtime) asks :func:`track_end` for
+the stream's :class:`StreamEnding`: nothing per chunk, one annotation when the span ends. The custom runtime
+wraps and tracks in one call (:func:`traced_and_tracked`), without looking into the wrapper's frame.
 """
 
 from __future__ import annotations
@@ -18,7 +22,9 @@ from __future__ import annotations
 import contextvars
 import functools
 import inspect
+import sys
 from collections.abc import AsyncGenerator, AsyncIterable, Callable, Generator, Iterable, Mapping
+from types import AsyncGeneratorType, GeneratorType
 from typing import Any, TypeVar, cast, overload
 
 from opentelemetry import context as otel_context
@@ -26,24 +32,148 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 
 from .._backend import STREAM_BACKEND
+from .._compat.powertools import tracer_captures_response
 from ..bounded import annotation
-from ._bootstrap import StreamingTracer, check_instrumentation, get_streaming_tracer
+from ._bootstrap import StreamingTracer, built_streaming_tracer, check_instrumentation, get_streaming_tracer
 from ._context import invocation_context
 from ._deferred import warm_exporter
 from ._guard import ours_failed, run_steps
 from ._otel_backend import OTelBackend
-from ._semconv import DISCONNECT_ERRORS, mark_disconnected, record_bounded_exception
+from ._semconv import DISCONNECT_ERRORS, annotate, mark_disconnected, record_bounded_exception
 
-__all__ = ["DISCONNECT_ERRORS", "mark_disconnected", "traced_handler", "traced_stream"]
+__all__ = [
+    "DISCONNECT_ERRORS",
+    "StreamEnding",
+    "is_traced",
+    "mark_disconnected",
+    "traced_handler",
+    "traced_stream",
+    "track_end",
+]
 
 T = TypeVar("T")
 H = TypeVar("H", bound=Callable[..., Any])
 
 
+class StreamEnding:
+    """Why one traced stream ended, written on its span as the ``stream_end_reason`` annotation.
+
+    :func:`track_end` returns it for a stream of :func:`traced_stream` or :func:`traced_handler` and turns the
+    annotation on (it is off for streams nobody tracks). The stream names its own end: ``completed`` (the
+    generator finished), ``error`` (it raised; the exception is recorded as always), ``client_disconnected``
+    (``BrokenPipeError`` or ``ConnectionResetError``), ``closed`` (its consumer closed it early). A consumer
+    that knows better says so with :meth:`set` before it closes the stream (the custom runtime: ``deadline``,
+    ``encoding_error``, ``runtime_api_closed``, ``response_rejected``). The first reason given wins.
+
+    Example:
+        >>> ending = StreamEnding()
+        >>> ending.set("deadline")
+        >>> ending.set("closed")  # too late: the first reason stands
+        >>> ending.reason
+        'deadline'
+    """
+
+    __slots__ = ("error", "reason", "tracked")
+
+    def __init__(self) -> None:
+        self.reason = ""
+        self.error: BaseException | None = None
+        self.tracked = False
+
+    def set(self, reason: str, error: BaseException | None = None) -> None:
+        """Name why the stream ends, unless a reason was named already.
+
+        ``error``: an exception of the consumer's about this stream (a chunk it could not encode), recorded
+        on the span when it ends (bounded, status ERROR).
+        """
+        if not self.reason:
+            self.reason = reason
+            self.error = error
+
+    def __repr__(self) -> str:
+        return f"StreamEnding(reason={self.reason!r}, tracked={self.tracked})"
+
+
+def is_traced(stream: object) -> bool:
+    r"""Whether ``stream`` is a generator returned by :func:`traced_stream` (or a :func:`traced_handler`).
+
+    A consumer that wraps streams itself (the custom runtime) uses it to wrap each stream once.
+
+    Example:
+        >>> def events():
+        ...     yield b"data: hello\n\n"
+        >>> is_traced(events()), is_traced(traced_stream(events()))
+        (False, True)
+    """
+    if isinstance(stream, GeneratorType):
+        return stream.gi_code is _SYNC_CODE
+    if isinstance(stream, AsyncGeneratorType):
+        return stream.ag_code is _ASYNC_CODE
+    return False
+
+
+def track_end(stream: object) -> StreamEnding | None:
+    r"""Turn on ``stream_end_reason`` for a traced stream's span; return the handle to name the reason.
+
+    ``None`` when ``stream`` is not a stream of :func:`traced_stream` (see :func:`is_traced`), or has ended
+    already. Costs nothing per chunk: the annotation is written once, when the span ends, before it is
+    flushed.
+
+    Example:
+        >>> from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+        >>> from xray_exclusive.streaming import get_streaming_tracer, reset_streaming_tracer
+        >>> memory = InMemorySpanExporter()
+        >>> st = get_streaming_tracer(service_name="doc-sse", exporter=memory)
+        >>> def events():
+        ...     while True:
+        ...         yield b": keep-alive\n\n"
+        >>> stream = traced_stream(events())
+        >>> ending = track_end(stream)
+        >>> next(stream)
+        b': keep-alive\n\n'
+        >>> ending.set("deadline")  # the consumer ends the stream, and says why
+        >>> stream.close()
+        >>> memory.get_finished_spans()[0].attributes["stream_end_reason"]
+        'deadline'
+        >>> reset_streaming_tracer()
+    """
+    if isinstance(stream, GeneratorType) and stream.gi_code is _SYNC_CODE:
+        frame = stream.gi_frame
+    elif isinstance(stream, AsyncGeneratorType) and stream.ag_code is _ASYNC_CODE:
+        frame = stream.ag_frame
+    else:
+        return None
+    ending = frame.f_locals.get("ending") if frame is not None else None  # the wrapper's own argument
+    if not isinstance(ending, StreamEnding):
+        return None
+    ending.tracked = True
+    return ending
+
+
+def traced_and_tracked(stream: Any, headers: Mapping[str, object] | None) -> tuple[Any, StreamEnding | None]:
+    """``traced_stream(stream, headers=headers)`` unless it is traced already, and its :func:`track_end`.
+
+    The custom runtime's one call per stream. A plain generator (the common case) is wrapped with its
+    ``StreamEnding`` in hand, without :func:`track_end`'s look into the wrapper's frame.
+    """
+    if type(stream) is GeneratorType and stream.gi_code is not _SYNC_CODE:
+        ending = StreamEnding()
+        ending.tracked = True
+        return _sync(stream, "sse_stream", headers, None, None, ending), ending
+    if not is_traced(stream):
+        stream = traced_stream(stream, headers=headers)
+    return stream, track_end(stream)
+
+
+def _cancelled(exc: BaseException) -> bool:
+    asyncio = sys.modules.get("asyncio")  # a CancelledError exists only once asyncio is loaded
+    return asyncio is not None and isinstance(exc, asyncio.CancelledError)
+
+
 class _Connection:
     """One stream's span and context; entered for each step of the wrapped generator."""
 
-    __slots__ = ("backend", "context", "name", "span", "steps", "tracer")
+    __slots__ = ("backend", "context", "ending", "name", "span", "steps", "tracer")
 
     def __init__(
         self,
@@ -51,11 +181,13 @@ class _Connection:
         name: str,
         headers: Mapping[str, object] | None,
         attributes: Mapping[str, object] | None,
+        ending: StreamEnding,
     ) -> None:
         check_instrumentation()  # a Tracer(auto_patch=True) built after INIT is caught here
         self.tracer = tracer
         self.name = name
         self.steps = 0
+        self.ending = ending
         try:
             parent = invocation_context(headers)
         except Exception as ours:  # a hostile headers mapping: the environment variable alone decides
@@ -65,7 +197,7 @@ class _Connection:
             name, context=parent, kind=SpanKind.INTERNAL, attributes=_attributes(attributes, name)
         )
         self.context = trace.set_span_in_context(self.span, parent)
-        self.backend = OTelBackend(tracer.tracer)
+        self.backend = _backend_of(tracer)
 
     def own_context(self) -> Callable[..., Any]:
         """A copy of the caller's context with the span and backend current in it: its ``run``."""
@@ -94,11 +226,16 @@ class _Connection:
         )
 
     def failed(self, exc: BaseException) -> None:
+        ending = self.ending
         if isinstance(exc, DISCONNECT_ERRORS):
+            ending.set("client_disconnected")
             mark_disconnected(self.span)
-        elif isinstance(exc, GeneratorExit):
+        elif isinstance(exc, GeneratorExit) or (ending.reason and _cancelled(exc)):
+            # closed, or its step cancelled by a consumer that said why (an async stream at a deadline)
+            ending.set("closed")
             self.closed_early()
         else:
+            ending.set("error")
             record_bounded_exception(self.span, exc)
 
     def closed_early(self) -> None:
@@ -108,8 +245,42 @@ class _Connection:
         except Exception as ours:
             ours_failed("marking the stream closed early", self.name, ours)
 
+    def write_end(self) -> None:
+        ending = self.ending
+        if not ending.tracked or not self.span.is_recording():
+            return
+        annotate(self.span, stream_end_reason=ending.reason or "closed")
+        if ending.error is not None:
+            record_bounded_exception(self.span, ending.error)
+
     def finish(self, exc: BaseException | None = None) -> None:
-        run_steps(self.name, exc, [("ending", self.span.end), ("flushing", self.tracer.flush)])
+        run_steps(
+            self.name,
+            exc,
+            [
+                ("writing how it ended", self.write_end),
+                ("ending", self.span.end),
+                ("flushing", self.tracer.flush),
+            ],
+        )
+
+
+_backend: tuple[object, OTelBackend] = (None, OTelBackend())  # the last tracer's backend (it holds no state)
+
+
+def _backend_of(tracer: StreamingTracer) -> OTelBackend:
+    """The failure-path backend over ``tracer.tracer``: one per tracer, shared by its streams."""
+    global _backend
+    owner, backend = _backend
+    if owner is not tracer.tracer:
+        backend = OTelBackend(tracer.tracer)
+        _backend = (tracer.tracer, backend)
+    return backend
+
+
+def _tracer() -> StreamingTracer:
+    """The process's tracer: the one built (a look), else :func:`get_streaming_tracer` builds it."""
+    return built_streaming_tracer() or get_streaming_tracer()
 
 
 def _attributes(attributes: Mapping[str, object] | None, name: str = "sse_stream") -> dict[str, Any] | None:
@@ -146,19 +317,16 @@ def _sync(
     headers: Mapping[str, object] | None,
     attributes: Mapping[str, object] | None,
     tracer: StreamingTracer | None,
+    ending: StreamEnding,
 ) -> Generator[T, Any, Any]:
-    connection = _Connection(tracer or get_streaming_tracer(), name, headers, attributes)
+    connection = _Connection(tracer or _tracer(), name, headers, attributes, ending)
     try:
         run = connection.own_context()  # each step runs in the stream's context: see the module's docstring
         send = inner.send
         sent: Any = None
         thrown: BaseException | None = None
-        steps = 0
+        first = True
         while True:
-            if steps < 2:
-                steps += 1
-                if steps == 2:  # the first chunk is out: build the exporter in the background, off the stream
-                    warm_exporter(connection.tracer.exporter)
             try:
                 if thrown is None:
                     chunk = run(send, sent)
@@ -166,6 +334,7 @@ def _sync(
                     exc, thrown = thrown, None
                     chunk = run(_throw, inner, exc)
             except StopIteration as stop:
+                ending.set("completed")
                 return stop.value
             except BaseException as exc:
                 run(connection.failed, exc)
@@ -173,11 +342,15 @@ def _sync(
             try:
                 sent = yield chunk
             except GeneratorExit:
+                ending.set("closed")
                 run(inner.close)
                 connection.closed_early()
                 raise
             except BaseException as exc:  # thrown in by the consumer: the inner generator sees it
                 thrown = exc
+            if first:  # the first chunk is out: build the exporter in the background, off the stream
+                first = False
+                warm_exporter(connection.tracer.exporter)
     finally:
         connection.finish()
 
@@ -188,8 +361,9 @@ async def _async(
     headers: Mapping[str, object] | None,
     attributes: Mapping[str, object] | None,
     tracer: StreamingTracer | None,
+    ending: StreamEnding,
 ) -> AsyncGenerator[T, Any]:
-    connection = _Connection(tracer or get_streaming_tracer(), name, headers, attributes)
+    connection = _Connection(tracer or _tracer(), name, headers, attributes, ending)
     try:
         sent: Any = None
         thrown: BaseException | None = None
@@ -205,6 +379,7 @@ async def _async(
                         await inner.aclose()
                         raise exc
             except StopAsyncIteration:
+                ending.set("completed")
                 return
             except BaseException as exc:
                 connection.failed(exc)
@@ -214,6 +389,7 @@ async def _async(
             try:
                 sent = yield chunk
             except GeneratorExit:
+                ending.set("closed")
                 tokens = connection.enter()
                 try:
                     await inner.aclose()
@@ -225,6 +401,10 @@ async def _async(
                 thrown = exc
     finally:
         connection.finish()
+
+
+_SYNC_CODE = _sync.__code__
+_ASYNC_CODE = _async.__code__
 
 
 def _as_generator(iterable: Iterable[T]) -> Generator[T, Any, Any]:
@@ -299,18 +479,22 @@ def traced_stream(
     """
     candidate: Any = stream
     if inspect.isasyncgen(candidate):
-        return _async(cast("AsyncGenerator[T, Any]", candidate), name, headers, attributes, tracer)
+        return _async(
+            cast("AsyncGenerator[T, Any]", candidate), name, headers, attributes, tracer, StreamEnding()
+        )
     if inspect.isgenerator(candidate):
-        return _sync(cast("Generator[T, Any, Any]", candidate), name, headers, attributes, tracer)
+        return _sync(
+            cast("Generator[T, Any, Any]", candidate), name, headers, attributes, tracer, StreamEnding()
+        )
     if callable(candidate) and not isinstance(candidate, Iterable | AsyncIterable):
         raise TypeError(
             "traced_stream wraps the generator a handler returns, not the handler: "
             "use @traced_handler on the handler, or traced_stream(handler(event, context))."
         )
     if isinstance(stream, AsyncIterable):
-        return _async(_as_async_generator(stream), name, headers, attributes, tracer)
+        return _async(_as_async_generator(stream), name, headers, attributes, tracer, StreamEnding())
     if isinstance(stream, Iterable):
-        return _sync(_as_generator(stream), name, headers, attributes, tracer)
+        return _sync(_as_generator(stream), name, headers, attributes, tracer, StreamEnding())
     raise TypeError(f"traced_stream needs an iterable or async iterable, not {type(stream).__name__}")
 
 
@@ -372,13 +556,7 @@ def _refuse_powertools_capture(func: Callable[..., Any]) -> None:
     for _ in range(16):  # the __wrapped__ chain
         if current is None:
             return
-        module = getattr(current, "__globals__", {}).get("__name__")
-        code = getattr(current, "__code__", None)
-        if (
-            module == "aws_lambda_powertools.tracing.tracer"
-            and code is not None
-            and _captures_response(current, code)
-        ):
+        if tracer_captures_response(current):
             raise TypeError(
                 f"{getattr(func, '__qualname__', func)!r} is wrapped by Powertools' Tracer with response "
                 "capture: X-Ray's metadata serialisation would consume the stream and the client would "
@@ -386,15 +564,3 @@ def _refuse_powertools_capture(func: Callable[..., Any]) -> None:
                 "@tracer.capture_method from the streaming handler, or pass capture_response=False."
             )
         current = getattr(current, "__wrapped__", None)
-
-
-def _captures_response(func: Any, code: Any) -> bool:
-    names = code.co_freevars
-    cells = func.__closure__ or ()
-    for var, cell in zip(names, cells, strict=False):
-        if var == "capture_response":
-            try:
-                return bool(cell.cell_contents)
-            except ValueError:  # empty cell
-                return True
-    return True

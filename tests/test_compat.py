@@ -1,0 +1,459 @@
+"""Contract tests for ``xray_exclusive._compat``: each private layout we read, on the real dependency.
+
+Each contract test fails the day a dependency changes the internal its compat function reads;
+each fallback test removes the internal and checks the function fails open (one warning, a safe
+value, no exception). ``nox -s compat`` runs this file at both ends of every supported range.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import subprocess
+import sys
+import threading
+import types
+from collections.abc import AsyncGenerator, Generator, Iterator
+from typing import Any
+
+import pytest
+
+from xray_exclusive import _compat
+from xray_exclusive._compat import cpython, otel, powertools, xray_sdk
+
+
+@pytest.fixture(autouse=True)
+def _warn_afresh(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test sees the once-per-process warnings again."""
+    monkeypatch.setattr(_compat, "_warned", set())
+
+
+def _fell_back(caplog: pytest.LogCaptureFixture, what: str) -> bool:
+    return any(
+        r.name == "xray_exclusive" and r.levelno == logging.WARNING and what in r.getMessage()
+        for r in caplog.records
+    )
+
+
+# --- CPython: os.environ._data -----------------------------------------------------------------------
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX keeps os.environ in bytes")
+def test_bytes_environ_is_os_environ_in_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    data = cpython.bytes_environ()
+    assert data is cpython.BYTES_ENVIRON
+    assert isinstance(data, dict)
+    monkeypatch.setenv("XRAY_EXCLUSIVE_COMPAT_PROBE", "é1")
+    assert data[b"XRAY_EXCLUSIVE_COMPAT_PROBE"] == "é1".encode()
+    monkeypatch.delenv("XRAY_EXCLUSIVE_COMPAT_PROBE")
+    assert b"XRAY_EXCLUSIVE_COMPAT_PROBE" not in data
+
+
+@pytest.mark.skipif(os.name != "posix", reason="the warning is for POSIX only")
+def test_bytes_environ_fails_open(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    assert cpython.bytes_environ(object()) is None  # not os.environ: no warning
+    assert not caplog.records
+    monkeypatch.setattr(os.environ, "encodekey", lambda key: key)  # a str-keyed layout
+    with caplog.at_level(logging.WARNING, "xray_exclusive"):
+        assert cpython.bytes_environ() is None
+    monkeypatch.undo()
+    assert _fell_back(caplog, "os.environ._data")
+
+
+# --- OpenTelemetry SDK: the BatchSpanProcessor's queue ------------------------------------------------
+
+
+class _BlockingExporter:
+    """Holds the export worker in its first export until released."""
+
+    def __init__(self) -> None:
+        self.entered = threading.Event()
+        self.release = threading.Event()
+        self.names: list[str] = []
+
+    def export(self, spans: Any) -> Any:
+        from opentelemetry.sdk.trace.export import SpanExportResult
+
+        self.entered.set()
+        self.release.wait(10)
+        self.names += [span.name for span in spans]
+        return SpanExportResult.SUCCESS
+
+    def shutdown(self) -> None:
+        pass
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return True
+
+
+def test_batch_queue_is_the_deque_that_drops_the_oldest_span() -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    exporter = _BlockingExporter()
+    processor = BatchSpanProcessor(
+        exporter,  # type: ignore[arg-type]
+        max_queue_size=3,
+        max_export_batch_size=1,
+        schedule_delay_millis=60_000,
+    )
+    queue = otel.batch_queue(processor)
+    assert queue is not None
+    assert queue.maxlen == 3
+    provider = TracerProvider()
+    provider.add_span_processor(processor)
+    tracer = provider.get_tracer("compat")
+    tracer.start_span("s0").end()
+    assert exporter.entered.wait(10), "the worker never exported"
+    for i in range(1, 5):  # s1 .. s4 into a queue of three, while the worker is held
+        tracer.start_span(f"s{i}").end()
+    assert [span.name for span in queue] == ["s4", "s3", "s2"]  # newest on the left; s1, the oldest, dropped
+    exporter.release.set()
+    provider.shutdown()
+    assert exporter.names == ["s0", "s2", "s3", "s4"]  # exported from the right: oldest first
+
+
+def test_batch_queue_fails_open(caplog: pytest.LogCaptureFixture) -> None:
+    changed = types.SimpleNamespace(_batch_processor=types.SimpleNamespace(_queue=[]))
+    with caplog.at_level(logging.WARNING, "xray_exclusive"):
+        assert otel.batch_queue(changed) is None
+        assert otel.batch_queue(object()) is None
+    assert _fell_back(caplog, "_batch_processor._queue")
+    assert len(caplog.records) == 1  # once per process
+
+
+def test_accounting_processor_counts_drops_without_the_queue(monkeypatch: pytest.MonkeyPatch) -> None:
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from xray_exclusive.streaming import _export
+
+    monkeypatch.setattr(_export, "batch_queue", lambda processor: None)
+    accounting = _export.AccountingSpanProcessor(BatchSpanProcessor(InMemorySpanExporter()))
+    assert accounting.queue_size == 0
+    assert accounting.reconcile(delivered=0, failed=0) == 0
+    accounting.shutdown()
+
+
+# --- OpenTelemetry SDK: Sampler.get_description() -----------------------------------------------------
+
+
+def test_sampler_descriptions_say_what_the_samplers_do() -> None:
+    from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON, DEFAULT_ON, Decision, ParentBased
+    from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags, set_span_in_context
+
+    refusing = ParentBased(ALWAYS_OFF, remote_parent_not_sampled=ALWAYS_ON)
+    assert ALWAYS_ON.get_description() == "AlwaysOnSampler"
+    assert "remoteParentNotSampled:AlwaysOffSampler" in DEFAULT_ON.get_description()
+    assert "remoteParentNotSampled:AlwaysOnSampler" in refusing.get_description()
+    assert otel.ignores_unsampled_parent(ALWAYS_ON)
+    assert otel.ignores_unsampled_parent(refusing)
+    assert not otel.ignores_unsampled_parent(DEFAULT_ON)
+    assert not otel.ignores_unsampled_parent(ParentBased(ALWAYS_ON))
+    # What the text says is what the samplers do under a remote parent X-Ray did not sample.
+    parent = SpanContext(0x5759E988BD862E3FE1BE46A994272793, 0x53995C3F42CD8AD8, True, TraceFlags(0))
+    context = set_span_in_context(NonRecordingSpan(parent))
+    for sampler, sampled in ((refusing, True), (DEFAULT_ON, False)):
+        decision = sampler.should_sample(context, parent.trace_id, "span").decision
+        assert (decision is Decision.RECORD_AND_SAMPLE) is sampled
+
+
+def test_sampler_check_fails_open(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON, ParentBased, StaticSampler
+
+    monkeypatch.setattr(otel, "_description_format_known", None)
+    monkeypatch.setattr(StaticSampler, "get_description", lambda self: "Static")
+    with caplog.at_level(logging.WARNING, "xray_exclusive"):
+        assert otel.ignores_unsampled_parent(ALWAYS_ON)  # the object itself is still known
+        assert not otel.ignores_unsampled_parent(ParentBased(ALWAYS_OFF, remote_parent_not_sampled=ALWAYS_ON))
+    assert _fell_back(caplog, "Sampler.get_description()")
+
+
+def test_lambda_resource_is_the_public_detectors(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The streaming resource is built by hand instead of importing the AWS extension's detector package.
+    from opentelemetry.sdk.extension.aws.resource import AwsLambdaResourceDetector
+
+    from xray_exclusive.streaming._deferred import lambda_resource
+
+    for name, value in (
+        ("AWS_REGION", "eu-west-1"),
+        ("AWS_LAMBDA_FUNCTION_NAME", "sse"),
+        ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
+        ("AWS_LAMBDA_LOG_STREAM_NAME", "2026/11/29/[$LATEST]abc"),
+        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512"),
+    ):
+        monkeypatch.setenv(name, value)
+    assert dict(lambda_resource().attributes) == dict(AwsLambdaResourceDetector().detect().attributes)
+
+
+# --- Powertools: the capture_response closure cell ----------------------------------------------------
+
+
+@pytest.fixture
+def tracer(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    from aws_lambda_powertools import Tracer
+
+    monkeypatch.delenv("POWERTOOLS_TRACER_CAPTURE_RESPONSE", raising=False)
+    Tracer._reset_config()
+    yield Tracer(auto_patch=False, disabled=True)
+    Tracer._reset_config()
+    _enable_xray_sdk()
+
+
+def _enable_xray_sdk() -> None:
+    """A disabled Powertools Tracer switches the whole X-Ray SDK off (its documented reset: on again)."""
+    import aws_xray_sdk
+
+    aws_xray_sdk.global_sdk_config.set_sdk_enabled(True)
+
+
+@pytest.mark.parametrize("capture", [True, False, None])
+def test_every_powertools_wrapper_holds_capture_response(tracer: Any, capture: bool | None) -> None:
+    options = {} if capture is None else {"capture_response": capture}
+    expected = capture is not False  # Powertools captures by default
+
+    def handler(event: Any, context: Any) -> Generator[bytes, None, None]:
+        yield b"x"
+
+    def method() -> int:
+        return 1
+
+    def generator() -> Generator[int, None, None]:
+        yield 1
+
+    async def coroutine() -> int:
+        return 1
+
+    async def async_generator() -> AsyncGenerator[int, None]:
+        yield 1
+
+    wrapped = [tracer.capture_lambda_handler(handler, **options)]
+    wrapped += [tracer.capture_method(f, **options) for f in (method, generator, coroutine, async_generator)]
+    for func in wrapped:
+        assert func.__globals__["__name__"] == powertools.TRACER_MODULE
+        assert powertools.tracer_captures_response(func) is expected, func
+    assert asyncio.run(wrapped[3]()) == 1  # still the function it wraps
+
+
+def test_capture_response_from_the_environment(tracer: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("POWERTOOLS_TRACER_CAPTURE_RESPONSE", "false")
+
+    @tracer.capture_method
+    def method() -> int:
+        return 1
+
+    assert powertools.tracer_captures_response(method) is False
+
+
+def test_capture_response_fails_open(caplog: pytest.LogCaptureFixture) -> None:
+    def no_cell() -> None:
+        pass
+
+    changed = types.FunctionType(no_cell.__code__, {"__name__": powertools.TRACER_MODULE})
+    with caplog.at_level(logging.WARNING, "xray_exclusive"):
+        assert powertools.tracer_captures_response(changed) is False
+    assert _fell_back(caplog, "capture_response closure cell")
+    assert powertools.tracer_captures_response(no_cell) is False  # not Powertools': no warning needed
+
+
+def test_streaming_handler_is_not_refused_when_the_cell_is_gone(caplog: pytest.LogCaptureFixture) -> None:
+    from xray_exclusive.streaming._stream import _refuse_powertools_capture
+
+    def no_cell(event: Any, context: Any) -> None:
+        pass
+
+    changed = types.FunctionType(no_cell.__code__, {"__name__": powertools.TRACER_MODULE})
+    _refuse_powertools_capture(changed)  # a warning, not a TypeError
+    assert _fell_back(caplog, "capture_response closure cell")
+
+
+# --- X-Ray SDK: patcher._PATCHED_MODULES --------------------------------------------------------------
+
+
+def test_patched_modules_reflects_patch_requests() -> None:
+    # In a process of its own: patching `requests` is for the rest of the process.
+    code = (
+        "from xray_exclusive._compat.xray_sdk import requests_patched\n"
+        "from aws_xray_sdk.core import patch, patcher\n"
+        "before = requests_patched()\n"
+        "patch(['requests'])\n"
+        "print(before, requests_patched(), sorted(patcher._PATCHED_MODULES))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "True", "['requests']"]
+
+
+def test_patched_modules_fails_open(monkeypatch: pytest.MonkeyPatch, caplog: Any) -> None:
+    from aws_xray_sdk.core import patcher
+
+    monkeypatch.setattr(patcher, "_PATCHED_MODULES", {"requests"})
+    assert xray_sdk.requests_patched()
+    monkeypatch.delattr(patcher, "_PATCHED_MODULES")
+    with caplog.at_level(logging.WARNING, "xray_exclusive"):
+        assert xray_sdk.requests_patched() is False
+    assert _fell_back(caplog, "_PATCHED_MODULES")
+
+
+# --- X-Ray SDK: the recorder context's thread-local entities ------------------------------------------
+
+
+@pytest.fixture
+def recorder(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    from aws_xray_sdk.core import xray_recorder
+    from aws_xray_sdk.core.context import Context
+
+    _enable_xray_sdk()
+    monkeypatch.setattr(xray_recorder, "context", Context())
+    yield xray_recorder
+    xray_recorder.context.clear_trace_entities()
+
+
+def test_thread_entities_after_begin_segment(recorder: Any) -> None:
+    assert xray_sdk.thread_entities() is None
+    assert xray_sdk.current_entity() is None
+    segment = recorder.begin_segment("compat", sampling=1)
+    assert xray_sdk.thread_entities() == [segment]
+    subsegment = recorder.begin_subsegment("inner")
+    assert xray_sdk.thread_entities() == [segment, subsegment]
+    assert xray_sdk.current_entity() is subsegment is recorder.get_trace_entity()
+    seen: list[Any] = []
+    other = threading.Thread(target=lambda: seen.append(xray_sdk.thread_entities()))
+    other.start()
+    other.join()
+    assert seen == [None]  # per thread
+
+
+def test_lambda_context_keeps_the_facade_segment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from aws_xray_sdk.core import xray_recorder
+    from aws_xray_sdk.core.lambda_launcher import LambdaContext
+
+    root = "1-5759e988-bd862e3fe1be46a994272793"
+    monkeypatch.setenv("LAMBDA_TASK_ROOT", os.getcwd())
+    monkeypatch.setenv("_X_AMZN_TRACE_ID", f"Root={root};Parent=53995c3f42cd8ad8;Sampled=1")
+    context = LambdaContext()
+    monkeypatch.setattr(xray_recorder, "context", context)
+    facade = context.get_trace_entity()
+    assert facade.trace_id == root
+    assert xray_sdk.current_entity() is facade
+    assert not xray_sdk.thread_entities()
+
+
+def test_thread_entities_fail_open(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    from aws_xray_sdk.core import xray_recorder
+
+    from xray_exclusive.correlation import current_trace_id
+
+    root = "1-5759e988-bd862e3fe1be46a994272793"
+    monkeypatch.setenv("_X_AMZN_TRACE_ID", f"Root={root};Sampled=1")
+    entity = types.SimpleNamespace(trace_id="1-5759e988-000000000000000000000000", id="53995c3f42cd8ad8")
+    changed = types.SimpleNamespace(get_trace_entity=lambda: entity)  # a context without `_local`
+    monkeypatch.setattr(xray_recorder, "_context", changed)
+    with caplog.at_level(logging.WARNING, "xray_exclusive"):
+        assert xray_sdk.thread_entities() is None
+        assert xray_sdk.current_entity() is entity  # the public lookup
+        assert current_trace_id() == root  # the environment's header
+    assert _fell_back(caplog, "_local")
+    assert len(caplog.records) == 1
+
+
+# --- X-Ray SDK: Throwable and Entity.cause ------------------------------------------------------------
+
+
+def test_throwable_built_by_hand_serialises_as_the_sdks_own() -> None:
+    import json
+
+    from aws_xray_sdk.core.models.segment import Segment
+    from aws_xray_sdk.core.models.throwable import Throwable
+
+    stack = [{"path": "app.py", "line": 3, "label": "handler"}]
+    segment = Segment("compat")
+    segment.add_fault_flag()
+    segment.cause = "0123456789abcdef"  # a cause id the SDK leaves when a child recorded the exception
+    xray_sdk.record_exception(segment, "0123456789abcdef", "ValueError", "bad", stack, 2, True, "/work")
+    xray_sdk.record_exception(segment, "fedcba9876543210", "KeyError", "k", [], 0, False, "/work")
+    cause = json.loads(segment.serialize())["cause"]
+    assert cause == {
+        "working_directory": "/work",
+        "exceptions": [
+            {"id": "0123456789abcdef", "message": "bad", "type": "ValueError", "remote": True, "stack": stack,
+             "truncated": 2},
+            {"id": "fedcba9876543210", "message": "k", "type": "KeyError", "remote": False},
+        ],
+    }  # fmt: skip
+    # The SDK's own Throwable writes the same fields, and no other.
+    error = ValueError("bad")
+    theirs = Throwable(error, [("/src/app.py", 3, "handler", "raise")], remote=True).to_dict()
+    assert set(theirs) == {"id", "message", "type", "remote", "stack"}
+    assert theirs["stack"] == stack
+    assert getattr(error, "_recorded", None) is True  # why it is built by hand: it writes on the exception
+
+
+def test_record_exception_fails_open(monkeypatch: pytest.MonkeyPatch, caplog: Any) -> None:
+    from aws_xray_sdk.core.models import throwable
+    from aws_xray_sdk.core.models.segment import Segment
+
+    class Slotted:
+        __slots__ = ()
+
+    monkeypatch.setattr(throwable, "Throwable", Slotted)
+    segment = Segment("compat")
+    with caplog.at_level(logging.WARNING, "xray_exclusive"):
+        xray_sdk.record_exception(segment, "0123456789abcdef", "ValueError", "bad", [], 0, False, "/")
+    assert _fell_back(caplog, "Throwable")
+    assert segment.serialize()  # still a valid document
+
+
+# -- CPython's C modules alone (cmodules) ----------------------------------------------------------
+
+
+def test_ast_nodes_are_asts_own_classes() -> None:
+    import ast
+    import pathlib
+    import re
+
+    import xray_exclusive.check._python as checker
+    from xray_exclusive._compat.cmodules import ast_nodes
+
+    used = set(re.findall(r"\bast\.([A-Za-z_]+)", pathlib.Path(checker.__file__).read_text("utf-8")))
+    assert used, "the checker's node classes"
+    classes = {name for name in used if isinstance(getattr(ast, name, None), type)} | {"PyCF_ONLY_AST"}
+    assert {"Call", "stmt", "expr"} <= classes
+    for name in sorted(classes):
+        assert getattr(ast_nodes, name) is getattr(ast, name), name
+    text = "def f(x):\n    return g(x, *y, k=1)\n"
+    tree = compile(text, "<t>", "exec", ast_nodes.PyCF_ONLY_AST, dont_inherit=True)
+    assert ast.dump(tree, include_attributes=True) == ast.dump(ast.parse(text), include_attributes=True)
+
+
+def test_socket_module_makes_sockets_socket_makes() -> None:
+    import socket
+
+    from xray_exclusive._compat.cmodules import socket_module
+
+    module = socket_module()
+    assert (module.AF_INET, module.SOCK_DGRAM) == (socket.AF_INET, socket.SOCK_DGRAM)
+    assert issubclass(socket.socket, module.socket)
+    sock = module.socket(module.AF_INET, module.SOCK_DGRAM)
+    try:
+        sock.setblocking(False)
+        sock.sendto(b"{}", ("127.0.0.1", 9))  # loopback discard port: a datagram is never refused here
+    finally:
+        sock.close()
+
+
+def test_json_quote_is_json_dumps_string_encoder() -> None:
+    import json
+
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    from xray_exclusive._compat.cmodules import json_quote
+
+    quote = json_quote()
+
+    @given(st.text())
+    def same(text: str) -> None:
+        assert quote(text) == json.dumps(text)
+
+    same()
