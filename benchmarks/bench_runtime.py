@@ -138,12 +138,8 @@ def main() -> int:
     host, port = api.address.split(":")
     conn = http.client.HTTPConnection(host, int(port))
 
-    def raw() -> tuple[float, float]:
-        request_id = api.invoke(header())
-        stamps.clear()
-        started = time.monotonic()
-        conn.request("GET", "/2018-06-01/runtime/invocation/next")
-        conn.getresponse().read()
+    def stream_response(request_id: str) -> None:
+        """What a careful hand-written client does: the response opened, each chunk sent as it comes."""
         conn.putrequest("POST", f"/2018-06-01/runtime/invocation/{request_id}/response")
         conn.putheader("Lambda-Runtime-Function-Response-Mode", "streaming")
         conn.putheader("Transfer-Encoding", "chunked")
@@ -152,6 +148,14 @@ def main() -> int:
             conn.send(b"%x\r\n%s\r\n" % (len(data), data))
         conn.send(b"0\r\n\r\n")
         conn.getresponse().read()
+
+    def raw() -> tuple[float, float]:
+        request_id = api.invoke(header())
+        stamps.clear()
+        started = time.monotonic()
+        conn.request("GET", "/2018-06-01/runtime/invocation/next")
+        conn.getresponse().read()
+        stream_response(request_id)
         return api.first_chunk_at(request_id) - started, per_chunk()
 
     from opentelemetry import context as otel_context
@@ -179,14 +183,7 @@ def main() -> int:
         span = raw_tracer.start_span("handler", context=parent, kind=SpanKind.SERVER)
         token = otel_context.attach(set_span_in_context(span))
         try:
-            conn.putrequest("POST", f"/2018-06-01/runtime/invocation/{request_id}/response")
-            conn.putheader("Lambda-Runtime-Function-Response-Mode", "streaming")
-            conn.putheader("Transfer-Encoding", "chunked")
-            conn.endheaders()
-            for data in produce():
-                conn.send(b"%x\r\n%s\r\n" % (len(data), data))
-            conn.send(b"0\r\n\r\n")
-            conn.getresponse().read()
+            stream_response(request_id)
         finally:
             otel_context.detach(token)
             span.end()
