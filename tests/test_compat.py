@@ -404,6 +404,306 @@ def test_record_exception_fails_open(monkeypatch: pytest.MonkeyPatch, caplog: An
     assert segment.serialize()  # still a valid document
 
 
+# --- X-Ray SDK: the SDK backend's hot path (Subsegment fields, put_*, serialize, UDPEmitter) ------------
+
+ROOT_ID = "1-5759e988-bd862e3fe1be46a994272793"
+
+
+class _Root:
+    trace_id = ROOT_ID
+
+
+def _without_times_and_ids(doc: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in doc.items() if k not in ("id", "start_time", "end_time")}
+
+
+@pytest.mark.parametrize("namespace", ["local", "remote"])
+def test_new_subsegment_is_the_constructors_subsegment(namespace: str) -> None:
+    from aws_xray_sdk.core.models.segment import Segment
+    from aws_xray_sdk.core.models.subsegment import Subsegment
+
+    root = Segment("function", traceid=ROOT_ID)
+    theirs = Subsegment("circuit_breaker_load", namespace, root)
+    theirs.parent_id = "53995c3f42cd8ad8"
+    ours = xray_sdk.new_subsegment(
+        "circuit_breaker_load", namespace, root, "53995c3f42cd8ad8", "0123456789abcdef"
+    )
+    assert type(ours) is Subsegment
+    assert list(vars(ours)) == list(vars(theirs)) == list(xray_sdk._SUBSEGMENT_FIELDS)
+    assert _without_times_and_ids(vars(ours)) == _without_times_and_ids(vars(theirs))
+    assert ours.id == "0123456789abcdef" and isinstance(ours.start_time, float)
+    for sub in (ours, theirs):
+        sub.put_annotation("ticker", "AAPL")
+        sub.close()  # Subsegment.close: the SDK's own, on the model built field by field too
+    assert _without_times_and_ids(ours.to_dict()) == _without_times_and_ids(theirs.to_dict())
+
+
+def test_new_subsegment_leaves_a_name_the_sdk_strips_to_the_constructor(caplog: Any) -> None:
+    with caplog.at_level(logging.WARNING):
+        sub = xray_sdk.new_subsegment(
+            "send (grid)!", "remote", _Root(), "53995c3f42cd8ad8", "0123456789abcdef"
+        )
+    assert sub.name == "send grid"  # stripped by the SDK, which also warns
+    assert (sub.id, sub.parent_id) == ("0123456789abcdef", "53995c3f42cd8ad8")
+
+
+def test_new_subsegment_fails_open(monkeypatch: pytest.MonkeyPatch, caplog: Any) -> None:
+    from aws_xray_sdk.core.models.subsegment import Subsegment
+
+    original = Subsegment.__init__
+
+    def changed(self: Any, name: str, namespace: str, segment: Any) -> None:
+        original(self, name, namespace, segment)
+        self.links = []  # a field a later SDK might add
+
+    monkeypatch.setattr(Subsegment, "__init__", changed)
+    monkeypatch.setattr(xray_sdk, "_models", xray_sdk._Models())
+    with caplog.at_level(logging.WARNING, "xray_exclusive"):
+        sub = xray_sdk.new_subsegment("load", "local", _Root(), "53995c3f42cd8ad8", "0123456789abcdef")
+    assert _fell_back(caplog, "Subsegment fields")
+    assert sub.links == [] and (sub.id, sub.parent_id) == ("0123456789abcdef", "53995c3f42cd8ad8")
+    assert xray_sdk.serialize_subsegment(sub) == sub.serialize()  # still the SDK's document
+
+
+def test_put_annotation_and_put_metadata_write_what_the_sdks_write() -> None:
+    from aws_xray_sdk.core.exceptions.exceptions import AlreadyEndedException
+    from aws_xray_sdk.core.models.entity import Entity
+
+    ours, theirs = (
+        xray_sdk.new_subsegment("load", "local", _Root(), "53995c3f42cd8ad8", "0123456789abcdef")
+        for _ in (1, 2)
+    )
+    for key, value in (("ticker", "AAPL"), ("count", 3), ("ratio", 0.5), ("ok", False), ("ticker", "MSFT")):
+        xray_sdk.put_annotation(ours, key, value)
+        theirs.put_annotation(key, value)
+    for namespace, key, value in (
+        ("xray_exclusive", "failure", {"classification": "throttle"}),
+        ("xray_exclusive", "event", [1, "é", None]),
+        ("other", "x", {}),
+        ("AWS.reserved", "dropped", 1),  # the SDK refuses the AWS. prefix
+    ):
+        xray_sdk.put_metadata(ours, namespace, key, value)
+        theirs.put_metadata(key, value, namespace)
+    assert ours.annotations == theirs.annotations and ours.metadata == theirs.metadata
+    assert "AWS.reserved" not in ours.metadata
+    Entity.close(ours)
+    with pytest.raises(AlreadyEndedException):  # an ended entity refuses, as put_annotation does
+        xray_sdk.put_annotation(ours, "late", 1)
+    with pytest.raises(AlreadyEndedException):
+        xray_sdk.put_metadata(ours, "xray_exclusive", "late", 1)
+
+
+def _entities() -> dict[str, Any]:
+    """Subsegments filled every way the SDK backend fills them, and some ways it never does."""
+
+    def new(name: str = "circuit_breaker_load", namespace: str = "local") -> Any:
+        return xray_sdk.new_subsegment(name, namespace, _Root(), "53995c3f42cd8ad8", "0123456789abcdef")
+
+    empty = new()
+    annotated = new()
+    for key, value in (("ticker", "AAPL"), ("n", 3), ("r", 1.5), ("f", False), ("u", "ünï ✓ \U0001f600")):
+        xray_sdk.put_annotation(annotated, key, value)
+    xray_sdk.put_metadata(
+        annotated,
+        "xray_exclusive",
+        "response",
+        {"text": "é" * 50, "items": list(range(20)), "nested": {"a": [None, True, 1e-7, {"b": []}]}, "": ""},
+    )
+    xray_sdk.put_metadata(annotated, "xray_exclusive", "empty", {})
+    xray_sdk.put_metadata(annotated, "xray_exclusive", "nothing", None)
+    failed = new()
+    failed.add_fault_flag()
+    failed.add_throttle_flag()
+    failed.add_error_flag()
+    stack = [{"path": "app.py", "line": 3, "label": "handler"}]
+    xray_sdk.record_exception(
+        failed, "0123456789abcdef", "ValueError", "bad \u2028", stack, 4, True, "/var/task"
+    )
+    xray_sdk.record_exception(failed, "fedcba9876543210", "", "", [], 0, False, "")
+    http = new("api.sendgrid.com", "remote")
+    http.put_http_meta("method", "POST")
+    http.put_http_meta("url", "https://api.sendgrid.com/v3/mail/send")
+    http.put_http_meta("status", 429)
+    http.put_http_meta("content_length", 12)
+    pointer = new()
+    pointer.add_fault_flag()
+    pointer.cause = "0123456789abcdef"  # the id of a child's recorded exception
+    traced = new()
+    traced.save_origin_trace_header("Root=x")  # never written
+    traced.set_sql({"url": "postgres://db"})
+    traced.set_aws({"operation": "GetItem"})
+    return {
+        "empty": empty,
+        "annotated": annotated,
+        "failed": failed,
+        "http": http,
+        "pointer": pointer,
+        "traced": traced,
+    }
+
+
+@pytest.mark.parametrize("name", sorted(_entities()))
+@pytest.mark.parametrize("closed", [False, True])
+def test_serialize_subsegment_writes_what_serialize_writes(name: str, closed: bool) -> None:
+    entity = _entities()[name]
+    if closed:
+        from aws_xray_sdk.core.models.entity import Entity
+
+        Entity.close(entity)
+    assert xray_sdk.serialize_subsegment(entity) == entity.serialize()
+
+
+def test_serialize_subsegment_leaves_other_entities_to_the_sdk() -> None:
+    from aws_xray_sdk.core.models.segment import Segment
+    from aws_xray_sdk.core.models.subsegment import Subsegment
+
+    class Mine(Subsegment):
+        pass
+
+    parent = xray_sdk.new_subsegment("load", "local", _Root(), "53995c3f42cd8ad8", "0123456789abcdef")
+    parent.subsegments.append(
+        xray_sdk.new_subsegment("child", "local", _Root(), parent.id, "fedcba9876543210")
+    )
+    assert xray_sdk.serialize_subsegment(parent) is None  # children: the SDK's to_dict() writes them
+    assert xray_sdk.serialize_subsegment(Segment("doc")) is None
+    assert xray_sdk.serialize_subsegment(Mine("mine", "local", _Root())) is None
+
+
+def test_json_encoder_writes_what_json_dumps_writes(monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    encode = xray_sdk._json_encoder()
+    assert encode is not None and encode.__name__ == "encode"  # CPython's C encoder, made once
+    for name, entity in _entities().items():
+        doc = entity.to_dict()
+        assert encode(doc) == json.dumps(doc, default=str), name
+    monkeypatch.setattr(json.encoder, "c_make_encoder", None)  # PyPy, or a CPython without _json
+    fallback = xray_sdk._json_encoder()
+    doc = _entities()["failed"].to_dict()
+    assert fallback(doc) == json.dumps(doc, default=str)
+
+
+class _Receiver:
+    def __init__(self) -> None:
+        import socket
+
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(2)
+        self.address = f"127.0.0.1:{self.sock.getsockname()[1]}"
+
+    def recv(self) -> bytes:
+        return self.sock.recv(70_000)
+
+
+@pytest.fixture
+def receiver() -> Iterator[_Receiver]:
+    daemon = _Receiver()
+    yield daemon
+    daemon.sock.close()
+
+
+@pytest.mark.parametrize("name", sorted(_entities()))
+def test_send_subsegment_sends_the_datagram_send_entity_sends(name: str, receiver: _Receiver) -> None:
+    from aws_xray_sdk.core.emitters.udp_emitter import UDPEmitter
+    from aws_xray_sdk.core.models.entity import Entity
+
+    emitter = UDPEmitter(receiver.address)
+    entity = _entities()[name]
+    Entity.close(entity)
+    xray_sdk.send_subsegment(emitter, entity)
+    ours = receiver.recv()
+    emitter.send_entity(entity)
+    assert ours == receiver.recv()
+    assert ours.startswith(b'{"format":"json","version":1}\n{"id": "0123456789abcdef"')
+
+
+def test_send_subsegment_hands_other_emitters_and_debug_logging_to_send_entity(
+    receiver: _Receiver, caplog: pytest.LogCaptureFixture
+) -> None:
+    from aws_xray_sdk.core.emitters.udp_emitter import UDPEmitter
+
+    sent: list[Any] = []
+
+    class Custom(UDPEmitter):  # a subclass may serialise or send otherwise: its own send_entity
+        def send_entity(self, entity: Any) -> None:
+            sent.append(entity)
+
+    entity = _entities()["failed"]
+    xray_sdk.send_subsegment(Custom(receiver.address), entity)
+    assert sent == [entity]
+    with caplog.at_level(logging.DEBUG, "aws_xray_sdk.core.emitters.udp_emitter"):
+        xray_sdk.send_subsegment(UDPEmitter(receiver.address), entity)
+    assert receiver.recv().endswith(entity.serialize().encode())
+    assert any(r.getMessage().startswith("sending: ") for r in caplog.records)  # the SDK's own debug line
+
+
+def test_send_subsegment_leaves_a_failed_send_to_the_sdk(
+    monkeypatch: pytest.MonkeyPatch, caplog: Any
+) -> None:
+    from aws_xray_sdk.core.emitters.udp_emitter import UDPEmitter
+
+    emitter = UDPEmitter("127.0.0.1:2000")
+    calls: list[str] = []
+
+    def broken(data: str) -> None:
+        calls.append(data)
+        raise OSError("no buffer space")
+
+    monkeypatch.setattr(emitter, "_send_data", broken)
+    with caplog.at_level(logging.ERROR):
+        xray_sdk.send_subsegment(emitter, _entities()["failed"])  # never raises
+    assert len(calls) == 2  # ours, then the SDK's send_entity, which logs the failure its way
+    assert calls[0] == calls[1]
+    assert "Failed to send entity to Daemon." in caplog.text
+
+
+def test_send_subsegment_fails_open(
+    monkeypatch: pytest.MonkeyPatch, receiver: _Receiver, caplog: Any
+) -> None:
+    from aws_xray_sdk.core.emitters import udp_emitter
+
+    monkeypatch.setattr(xray_sdk, "_emitter", xray_sdk._Emitter())
+    monkeypatch.delattr(udp_emitter.UDPEmitter, "_send_data")
+    sent: list[Any] = []
+    monkeypatch.setattr(udp_emitter.UDPEmitter, "send_entity", lambda self, entity: sent.append(entity))
+    entity = _entities()["failed"]
+    with caplog.at_level(logging.WARNING, "xray_exclusive"):
+        xray_sdk.send_subsegment(udp_emitter.UDPEmitter(receiver.address), entity)
+    assert _fell_back(caplog, "UDPEmitter._send_data")
+    assert sent == [entity]
+
+
+def test_every_sdk_backend_document_is_what_serialize_writes(
+    xray: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Any
+) -> None:
+    """The differential scenarios on the SDK backend: each document it writes is ``serialize()``'s text."""
+    from tests.test_backend_differential import SCENARIOS, _deleted_cwd, _success
+    from xray_exclusive import set_default_backend
+    from xray_exclusive._backend import resolve_backend
+
+    original = xray_sdk.serialize_subsegment
+    written: list[tuple[str, str | None, str]] = []
+
+    def checked(entity: Any) -> str | None:
+        text = original(entity)
+        written.append((entity.name, text, entity.serialize()))
+        return text
+
+    monkeypatch.setattr(xray_sdk, "serialize_subsegment", checked)
+    scenarios = {**SCENARIOS, "success": _success, "deleted_cwd": _deleted_cwd(str(tmp_path / "gone"))}
+    set_default_backend(resolve_backend("xray-sdk"))
+    try:
+        for scenario in scenarios.values():
+            scenario()
+    finally:
+        set_default_backend(None)
+    capsys.readouterr()
+    assert len(written) >= len(scenarios)
+    assert [(name, theirs) for name, ours, theirs in written if ours != theirs] == []
+    assert len(xray.datagrams()) == len(written)  # each one sent once, by the fast path
+
+
 # -- CPython's C modules alone (cmodules) ----------------------------------------------------------
 
 

@@ -8,6 +8,7 @@ which never formats a user object.
 
 from __future__ import annotations
 
+from json.encoder import encode_basestring_ascii as _encode_str
 from typing import TYPE_CHECKING
 
 from .bounded import (
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 __all__ = [
     "METADATA_NAMESPACE",
     "admit_all",
+    "details_size",
     "exception_type_name",
     "ours_failed",
     "record_cause",
@@ -109,6 +111,30 @@ def record_cause(
     return message
 
 
+def details_size(details: dict[str, JSONValue]) -> int:
+    """``json_size(details)`` for a flat mapping, summed from its members instead of serialising it again.
+
+    ``json.dumps`` writes ``{"k": v, ...}``: each member costs its key, its value and four bytes
+    (``": "`` and ``", "``), the last one's ``", "`` being the two braces.
+
+    Example:
+        >>> details = {"label": "throttle", "message": 'é"', "http_status": 429, "ok": True, "n": None}
+        >>> details_size(details) == json_size(details), details_size({}) == json_size({})
+        (True, True)
+    """
+    size = 0
+    encode = _encode_str
+    for key, value in details.items():
+        size += len(encode(key)) + 4
+        if type(value) is str:
+            size += len(encode(value))  # as json_size measures a str
+        elif type(value) is int:
+            size += len(int.__repr__(value))
+        else:
+            size += json_size(value)
+    return size if details else 2
+
+
 def record_failure(
     span: Span,
     budget: SubsegmentBudget,
@@ -138,7 +164,7 @@ def record_failure(
         details["error_code"] = truncate_message(classification.code, 256)
     if classification.status is not None:
         details["http_status"] = classification.status
-    if budget.charge_metadata(json_size(details) + 20):  # plus the key "failure" and separators
+    if budget.charge_metadata(details_size(details) + 20):  # plus the key "failure" and separators
         span.add_metadata(METADATA_NAMESPACE, "failure", details)
     valid = budget.admit_annotation("failure_path", path.name)
     if valid is not None:

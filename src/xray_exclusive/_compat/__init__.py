@@ -13,8 +13,10 @@ dependency, at both ends of the supported range (``nox -s compat``), and
 * :mod:`._compat.powertools`: Powertools' ``Tracer`` wrapper and its ``capture_response``
   closure cell.
 * :mod:`._compat.xray_sdk`: the X-Ray SDK: ``patcher._PATCHED_MODULES``, the recorder
-  context's thread-local entity stack (``context._local``), and ``Throwable`` built
-  without its ``__init__`` into an entity's ``cause``.
+  context's thread-local entity stack (``context._local``), ``Throwable`` built
+  without its ``__init__`` into an entity's ``cause``, and the failure path's fast lane
+  (a ``Subsegment`` built without its constructor, its annotation and metadata dicts,
+  its ``serialize()`` text handed to ``UDPEmitter._send_data``).
 * :mod:`._compat.cpython`: CPython's ``os.environ._data`` and ``encodekey``.
 
 Importing any of these modules imports no dependency: each reads ``sys.modules`` or imports

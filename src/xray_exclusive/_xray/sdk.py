@@ -10,6 +10,12 @@ through the recorder's emitter. It never calls ``begin_subsegment`` or
 ``end_subsegment``: the SDK keeps one entity stack per thread, which
 concurrent asyncio tasks would interleave (aws-xray-sdk-python #164).
 
+The hot path goes through :mod:`.._compat.xray_sdk`: the ``Subsegment`` is built field by
+field (a pooled id, no ``os.urandom``), annotations and metadata the library validated go
+straight into its dicts, and the SDK's own ``UDPEmitter`` is handed the text ``serialize()``
+would write (one C JSON encoder made once, no ``to_dict()`` walk): the same datagram, cheaper.
+Any other emitter gets the model through its ``send_entity``.
+
 The trade-off, as for the native backend: a call the SDK patches (boto3,
 requests) made inside a failure path is the SDK's child of *its* current
 entity (the handler), not of the failure path's subsegment.
@@ -27,7 +33,13 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from .._backend import INERT, Span
-from .._compat.xray_sdk import record_exception
+from .._compat.xray_sdk import (
+    new_subsegment,
+    put_annotation,
+    put_metadata,
+    record_exception,
+    send_subsegment,
+)
 from .._http_block import http_fields
 from ..bounded import AnnotationValue, Frame, JSONValue, working_directory
 from ._parent import close_leaked, push, resolve
@@ -48,6 +60,21 @@ class _Root:
         self.trace_id = trace_id
 
 
+class _Close:
+    """``Entity.close``, read on the first close (the SDK is imported by then), not at each one."""
+
+    method: Any = None
+
+
+def _entity_close(entity: Any) -> None:
+    close = _Close.method
+    if close is None:
+        from aws_xray_sdk.core.models.entity import Entity
+
+        close = _Close.method = Entity.close
+    close(entity)
+
+
 class _SdkSpan:
     __slots__ = ("closed", "entity", "id", "name", "outer", "recorder", "trace_id")
 
@@ -63,10 +90,10 @@ class _SdkSpan:
         self.outer: Any = None
 
     def annotate(self, key: str, value: AnnotationValue) -> None:
-        self.entity.put_annotation(key, value)
+        put_annotation(self.entity, key, value)  # validated by the budget: what put_annotation checks
 
     def add_metadata(self, namespace: str, key: str, value: JSONValue) -> None:
-        self.entity.put_metadata(key, value, namespace)
+        put_metadata(self.entity, namespace, key, value)
 
     def mark(self, classification: Classification) -> None:
         entity = self.entity
@@ -101,11 +128,10 @@ class _SdkSpan:
         """Close the model and send it through the recorder's emitter (once)."""
         if self.closed:
             return
-        from aws_xray_sdk.core.models.entity import Entity
-
-        if self.entity.in_progress:
-            Entity.close(self.entity)  # not Subsegment.close: the segment's reference count was never raised
-        self.recorder.emitter.send_entity(self.entity)
+        entity = self.entity
+        if entity.in_progress:
+            _entity_close(entity)  # not Subsegment.close: the segment's reference count was never raised
+        send_subsegment(self.recorder.emitter, entity)  # what emitter.send_entity(entity) sends, faster
         self.closed = True  # after sending: interrupted (RecursionError), the retry sends it again
 
 
@@ -146,10 +172,9 @@ class XRaySdkBackend:
         parent = resolve()
         if parent is None:
             return INERT
-        from aws_xray_sdk.core.models.subsegment import Subsegment
-
-        entity = Subsegment(name, "remote" if remote else "local", _Root(parent.trace_id))
-        entity.parent_id = parent.id
+        entity = new_subsegment(
+            name, "remote" if remote else "local", _Root(parent.trace_id), parent.id, _new_id()
+        )
         span = _SdkSpan(entity, recorder)
         push(span)
         return span
