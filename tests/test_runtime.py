@@ -587,3 +587,29 @@ def test_next_refuses_what_http_client_refuses() -> None:
             _read_bare(ours)
         ours.close()
         server.close()
+
+
+def test_a_sigterm_lost_in_a_finaliser_still_ends_the_runtime(monkeypatch: pytest.MonkeyPatch) -> None:
+    """SIGTERM's handler may run inside a finaliser that drops its exception: the loop still stops."""
+    import io
+
+    from xray_exclusive.runtime import _loop
+
+    monkeypatch.setattr(_loop, "_terminating", False)
+
+    class Response(io.RawIOBase):  # as an http.client response closed by IOBase.__del__
+        def close(self) -> None:
+            if not self.closed:
+                super().close()
+                _loop._on_sigterm(signal.SIGTERM, None)
+
+    Response()  # dropped at once: IOBase's finaliser calls close() and clears what it raises
+    assert _loop._terminating
+
+    class API:
+        def next(self) -> Any:
+            raise AssertionError("next() after SIGTERM")
+
+    with pytest.raises(SystemExit) as stopped:
+        _loop.Runtime(API(), lambda event, context: None).run_forever()  # type: ignore[arg-type]
+    assert stopped.value.code == 0

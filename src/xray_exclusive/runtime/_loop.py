@@ -44,6 +44,22 @@ class _Terminated(SystemExit):
     """SIGTERM: Lambda is shutting the environment down."""
 
 
+_terminating = False
+"""Set by SIGTERM's handler, and read before every ``next``.
+
+The handler's exception can be lost: the interpreter may run the handler inside a finaliser (an
+``http.client`` response closed by ``IOBase.__del__``, whose exceptions are cleared silently), and the
+process would then wait on ``next`` until Lambda kills it, its spans unflushed.
+"""
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    # Only raise here: flushing inside the handler could wait for a lock the interrupted code holds.
+    global _terminating
+    _terminating = True
+    raise _Terminated(0)
+
+
 def load_handler(spec: str) -> Any:
     """Import ``module.function`` (the ``_HANDLER`` value; ``sub/module.function`` too) as awslambdaric does.
 
@@ -162,8 +178,9 @@ class Runtime:
 
     def run_forever(self) -> None:
         """Serve invocations until the process is stopped."""
-        while True:
+        while not _terminating:
             self.run_once()
+        raise _Terminated(0)  # SIGTERM's own exception was lost on the way (see _terminating)
 
     def run_once(self) -> None:
         """Serve one invocation."""
@@ -369,11 +386,7 @@ def main() -> int:
     configure_logging()
     api = RuntimeAPI(address)
 
-    def stop(signum: int, frame: Any) -> None:
-        # Only raise here: flushing inside the handler could wait for a lock the interrupted code holds.
-        raise _Terminated(0)
-
-    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGTERM, _on_sigterm)
     # Lambda sets _HANDLER from the image CMD; `python -m xray_exclusive.runtime mod.func` works too.
     spec = os.environ.get("_HANDLER") or (sys.argv[1] if len(sys.argv) > 1 else "")
     try:
