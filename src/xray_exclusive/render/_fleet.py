@@ -189,6 +189,13 @@ def _function(
     return FleetFunction(name, timeout, streaming, tuple(dict.fromkeys(chosen)))
 
 
+def _unique(names: list[str], where: str) -> None:
+    """Refuse a name given twice: each becomes a Terraform resource key."""
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise FleetError(f"{where}: duplicate names {twice}")
+
+
 def _custom(table: Mapping[str, Any], index: int) -> CustomMetric:
     where = f"custom_metrics[{index}]"
     known = set(CustomMetric.__dataclass_fields__)
@@ -281,11 +288,7 @@ def parse_fleet(table: Mapping[str, Any], where: str = "fleet") -> Fleet:
     )
     if not functions:
         raise FleetError(f"{where}.functions: list at least one function")
-    names = [f.name for f in functions]
-    if len(set(names)) != len(names):
-        raise FleetError(
-            f"{where}.functions: duplicate names {sorted({n for n in names if names.count(n) > 1})}"
-        )
+    _unique([f.name for f in functions], f"{where}.functions")
     options: dict[str, Any] = {}
     if "service" in table:
         service = _expect(table, "service", str, where)
@@ -309,9 +312,7 @@ def parse_fleet(table: Mapping[str, Any], where: str = "fleet") -> Fleet:
         options["billing_thresholds"] = tuple(sorted(thresholds))
     if "custom_metrics" in table:
         given = [_custom(m, i) for i, m in enumerate(_expect(table, "custom_metrics", list, where))]
-        twice = sorted({m.name for m in given if sum(g.name == m.name for g in given) > 1})
-        if twice:
-            raise FleetError(f"{where}.custom_metrics: duplicate names {twice}")
+        _unique([m.name for m in given], f"{where}.custom_metrics")
         options["custom_metrics"] = tuple(given)
     return Fleet(environment, alert_topic, functions, failure_paths=fleet_paths, **options)
 
