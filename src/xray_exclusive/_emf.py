@@ -89,10 +89,8 @@ def _namespace(path: FailurePath) -> str:
         return path.namespace
     env = _env.POWERTOOLS_METRICS_NAMESPACE.get()
     if env is not None:
-        from .paths import _check_namespace
-
         try:
-            _check_namespace(env)
+            _cw_names.check_namespace(env)
         except ValueError as exc:
             _logger.warning("Ignoring POWERTOOLS_METRICS_NAMESPACE: %s; using %s.", exc, DEFAULT_NAMESPACE)
         else:

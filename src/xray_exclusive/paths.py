@@ -102,7 +102,7 @@ class FailurePath:
         ):
             raise ValueError(f"metric must be 1-255 printable ASCII characters, got {metric!r}")
         if namespace is not None:
-            _check_namespace(namespace)
+            _cw_names.check_namespace(namespace)
         dims = dict(dimensions or {})
         if len(dims) > _MAX_EXTRA_DIMENSIONS:
             raise ValueError(f"at most {_MAX_EXTRA_DIMENSIONS} dimensions besides {LAMBDA_DIMENSION!r}")
@@ -141,10 +141,6 @@ class FailurePath:
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (FailurePath, (self.name, self.metric, self.namespace, dict(self.dimensions), self.mark))
-
-
-def _check_namespace(namespace: str) -> None:
-    _cw_names.check_namespace(namespace)
 
 
 def _check_dimension(key: object, value: object) -> None:

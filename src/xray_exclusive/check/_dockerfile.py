@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from ._model import Hit, Rule, SourceFile
-from ._vendors import is_xray_destination, vendor_image, vendor_package
+from ._vendors import ENDPOINT_VARIABLES, is_xray_destination, vendor_image, vendor_package
 
 _COLLECTOR_IMAGES = (
     "aws-otel-lambda",
@@ -18,7 +18,6 @@ _COLLECTOR_HINTS = ("OPENTELEMETRY_COLLECTOR_CONFIG", "/opt/collector-config")
 _LAMBDA_COLLECTOR_IMAGES = ("aws-otel-lambda", "opentelemetry-lambda", "otel-lambda", "collector-extension")
 _SPLIT = frozenset({"ARG", "FROM", "COPY", "ADD", "ENV", "RUN"})
 _INSTALLERS = ("pip", "pip3", "npm", "yarn", "uv", "poetry", "pnpm")
-_ENDPOINTS = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
 
 
 _WORDS = (*_COLLECTOR_IMAGES, *_COLLECTOR_HINTS, "/opt/extensions", "OTEL_EXPORTER", *_INSTALLERS)
@@ -206,7 +205,7 @@ def analyse(source: SourceFile) -> list[Hit]:
         elif instruction.keyword == "ENV":
             for name, value in _env_pairs(words):
                 value = _expand(value, args)
-                if name in _ENDPOINTS and "$" not in value and not is_xray_destination(value):
+                if name in ENDPOINT_VARIABLES and "$" not in value and not is_xray_destination(value):
                     hits.append(("XE063", instruction.line, 1, f"{name}={value}"))
         elif instruction.keyword == "RUN" and any(w in _INSTALLERS for w in words):
             vendors = [p for w in words if not w.startswith("-") and (p := vendor_package(w))]

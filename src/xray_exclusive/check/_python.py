@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 
 from .._compat.cmodules import ast_nodes as ast  # node classes and the parser's flag, without `ast`'s imports
 from ._model import Hit, Rule, SourceFile
-from ._vendors import is_xray_destination, vendor_module
+from ._vendors import ENDPOINT_VARIABLES, is_xray_destination, vendor_module
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -237,7 +237,6 @@ _PATCHERS = frozenset({"patch_all", "patch"})
 _CREATES_ID = frozenset({"generate_correlation_id", "set_correlation_id"})
 _ID_FACTORIES = ("uuid.uuid1", "uuid.uuid4", "secrets.token_hex", "secrets.token_urlsafe", "ulid.")
 _OTLP_EXPORTERS = frozenset({"OTLPSpanExporter"})
-_ENDPOINT_VARIABLES = frozenset({"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"})
 _LEGACY_LOGGERS = frozenset({"latency_logger", "cache_logger"})
 _SPAN_HELPERS = frozenset({"poll_cycle", "dynamodb_span", "cloudwatch_span", "dispatch_span"})
 _SPAN_METHODS = frozenset({"start_as_current_span", "start_span"})
@@ -754,7 +753,7 @@ class _Analyser:
         constants = [v.value for v in values if isinstance(v, ast.Constant) and isinstance(v.value, str)]
         if "OTEL_TRACES_SAMPLER" in constants and "always_on" in {c.lower() for c in constants}:
             self.hit("XE007", node, "OTEL_TRACES_SAMPLER=always_on")
-        variable = next((c for c in constants if c in _ENDPOINT_VARIABLES), None)
+        variable = next((c for c in constants if c in ENDPOINT_VARIABLES), None)
         if variable is not None:
             for endpoint in constants:
                 if endpoint != variable and not is_xray_destination(endpoint):

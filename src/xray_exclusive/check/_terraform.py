@@ -16,7 +16,7 @@ from ._hcl import Attribute, Block, Unknown, Value
 from ._hcl import parse as parse_hcl
 from ._model import Hit, Rule, SourceFile
 from ._terraform_filter import needs_parse as needs_parse  # the pre-filter, importable without this module
-from ._vendors import is_xray_destination, traces_exporter_elsewhere, vendor_layer
+from ._vendors import ENDPOINT_VARIABLES, is_xray_destination, traces_exporter_elsewhere, vendor_layer
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -42,7 +42,6 @@ _TRACE_HEADER = "x-amzn-trace-id"
 _ABSENCE_WORDS = ("canary", "heartbeat", "throughput", "ingested")
 _ERROR_WORDS = ("error", "fault", "failure", "throttle", "exception")
 _DEFAULT_TIMEOUT_S = 3
-_ENDPOINTS = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
 _ENV_CODES = "XE007, XE020, XE021, XE024, XE061"
 # Blocks of the resources we read, as they appear in .tf.json (objects there, blocks in HCL).
 _JSON_BLOCKS = frozenset(
@@ -562,7 +561,7 @@ class _Stack:
             self.note(resource, "XE007", "OTEL_TRACES_SAMPLER", sampler)
         elif (_string(sampler) or "").lower() == "always_on":
             self.hit(resource, "XE007", "OTEL_TRACES_SAMPLER", resource.address)
-        for variable in _ENDPOINTS:
+        for variable in ENDPOINT_VARIABLES:
             endpoint = env.get(variable)
             if isinstance(endpoint, Unknown):
                 self.note(resource, "XE061", variable, endpoint)

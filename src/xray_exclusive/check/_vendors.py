@@ -159,6 +159,10 @@ def is_loopback(endpoint: str) -> bool:
 _XRAY_OTLP_HOST = r"^xray\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$"
 
 
+ENDPOINT_VARIABLES = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+"""The variables that send OTLP traces somewhere, in the order the Terraform analyser reports them."""
+
+
 def is_xray_destination(endpoint: str) -> bool:
     """Loopback (the collector extension) or X-Ray's own OTLP endpoint (Transaction Search): not a second one.
 

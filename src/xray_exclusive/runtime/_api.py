@@ -297,13 +297,13 @@ def _stream_head(api: RuntimeAPI, content_type: str) -> bytes:
     head = heads.get(content_type)
     if head is None:
         capture = _Capture(api.host, api.port)
-        capture.putrequest("POST", "/", skip_accept_encoding=True)
-        capture.putheader("Accept", "*/*")
-        capture.putheader("Lambda-Runtime-Function-Response-Mode", "streaming")
-        capture.putheader("Transfer-Encoding", "chunked")
-        capture.putheader("Content-Type", content_type)
-        capture.putheader("Trailer", f"{ERROR_TYPE_TRAILER}, {ERROR_BODY_TRAILER}")
-        capture.putheader("User-Agent", api.user_agent)
+        fields: dict[str, str | bytes] = {
+            "Lambda-Runtime-Function-Response-Mode": "streaming",
+            "Transfer-Encoding": "chunked",
+            "Content-Type": content_type,
+            "Trailer": f"{ERROR_TYPE_TRAILER}, {ERROR_BODY_TRAILER}",
+        }
+        api._put_head(capture, "POST", "/", fields, None)
         capture.endheaders()
         head = heads[content_type] = capture.head[capture.head.index(b"\r\n") :]
     return head
