@@ -8,7 +8,11 @@ developer's machine. For each repository it prints:
 - our files: every file of a kind we read (``.py``, ``.tf``, ``.tf.json``, Dockerfiles, YAML), whether the
   pre-filter let it through to a parser or not; ruff's files: the Python files ruff lints;
 - the median wall time of each tool, files per second for each, and our time over ruff's;
-- our exit status and the findings per rule (``--findings`` lists them all, for judging precision).
+- our exit status and the findings per rule (``--findings`` lists them all, for judging precision);
+- with ``--floor``, the parse floor: a fresh interpreter that only reads the Python files holding findings
+  and parses them with CPython's parser (no import of ours, no discovery, no rule, no output), timed the
+  same way. Those files must be parsed for their findings to exist, so no run of ours can be faster; when
+  the floor alone reaches ruff's time, ruff's files/s cannot be matched on that repository.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -46,14 +51,24 @@ def _ruff_files(ruff: str, directory: Path) -> int:
     return sum(1 for line in done.stdout.splitlines() if line.strip())
 
 
+# The floor's whole program: read and parse each listed file as ``ast.parse`` does (PyCF_ONLY_AST).
+_FLOOR = (
+    "import gc, sys\n"
+    "gc.disable()\n"
+    "for name in open(sys.argv[1], encoding='utf-8').read().splitlines():\n"
+    "    with open(name, encoding='utf-8') as stream:\n"
+    "        compile(stream.read(), name, 'exec', 1024, dont_inherit=True)\n"
+)
+
+
 def _timed(command: list[str], env: dict[str, str]) -> tuple[float, int, str]:
     start = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
     return time.perf_counter() - start, done.returncode, done.stdout
 
 
-def bench(directory: Path, runs: int, ruff: str | None, show: bool) -> dict[str, object]:
-    """One repository: our run and ruff's, timed; the findings of our last run."""
+def bench(directory: Path, runs: int, ruff: str | None, show: bool, floor: bool = False) -> dict[str, object]:
+    """One repository: our run and ruff's (and the parse floor), timed; the findings of our last run."""
     pin = ["taskset", "-c", "0"] if shutil.which("taskset") else []
     env = {**os.environ, "RAYON_NUM_THREADS": "1"}
     env.pop("PYTHONDONTWRITEBYTECODE", None)
@@ -61,15 +76,24 @@ def bench(directory: Path, runs: int, ruff: str | None, show: bool) -> dict[str,
     ruff_command = (
         [*pin, ruff, "check", "--isolated", "--no-cache", "--quiet", str(directory)] if ruff else []
     )
-    subprocess.run(ours_command, capture_output=True, env=env, check=False)  # bytecode cache, disk cache
+    warm = subprocess.run(ours_command, capture_output=True, text=True, env=env, check=False)  # caches
+    floor_command: list[str] = []
+    if floor:
+        holding = sorted({item["path"] for item in json.loads(warm.stdout or "[]")})
+        listing = Path(tempfile.mkdtemp()) / "files.txt"
+        listing.write_text("\n".join(p for p in holding if p.endswith(".py")), encoding="utf-8")
+        floor_command = [*pin, sys.executable, "-c", _FLOOR, str(listing)]
     ours: list[float] = []
     theirs: list[float] = []
+    floors: list[float] = []
     status, output = 0, "[]"
     for _ in range(runs):
         seconds, status, output = _timed(ours_command, env)
         ours.append(seconds)
         if ruff_command:
             theirs.append(_timed(ruff_command, env)[0])
+        if floor_command:
+            floors.append(_timed(floor_command, env)[0])
     findings = json.loads(output or "[]")
     if show:
         for item in findings:
@@ -87,6 +111,7 @@ def bench(directory: Path, runs: int, ruff: str | None, show: bool) -> dict[str,
         "ours_rate": files / ours_s,
         "ruff_rate": ruff_files / ruff_s if theirs else float("nan"),
         "ratio": ours_s / ruff_s if theirs else float("nan"),
+        "floor_s": statistics.median(floors) if floors else float("nan"),
         "exit": status,
         "rules": dict(sorted(Counter(item["code"] for item in findings).items())),
     }
@@ -99,6 +124,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=int(os.environ.get("BENCH_REPEATS", "5")))
     parser.add_argument("--findings", action="store_true", help="list every finding (to judge precision)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="also time the parse floor (reading and parsing the files with findings)",
+    )
     args = parser.parse_args(argv)
     ruff = _ruff()
     targets = [
@@ -109,15 +139,16 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     print(
         f"{'repository':<44} {'files':>6} {'ruff':>6} {'ours ms':>8} {'ruff ms':>8} "
-        f"{'ours f/s':>9} {'ruff f/s':>9} {'ours/ruff':>9}  exit  findings per rule"
+        f"{'ours f/s':>9} {'ruff f/s':>9} {'ours/ruff':>9} {'floor ms':>8}  exit  findings per rule"
     )
     for directory in targets:
-        result = bench(directory, args.runs, ruff, args.findings)
+        result = bench(directory, args.runs, ruff, args.findings, args.floor)
         results.append(result)
         print(
             f"{result['repository']!s:<44} {result['files']:>6} {result['ruff_files']:>6} "
             f"{result['ours_s'] * 1000:>8.0f} {result['ruff_s'] * 1000:>8.0f} "  # type: ignore[operator]
             f"{result['ours_rate']:>9,.0f} {result['ruff_rate']:>9,.0f} {result['ratio']:>8.2f}x"
+            f" {result['floor_s'] * 1000:>8.0f}"  # type: ignore[operator]
             f"  {result['exit']:>4}  {result['rules']}"
         )
     if not ruff:

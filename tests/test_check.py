@@ -253,6 +253,39 @@ def test_usage_errors_exit_3(tmp_path: Path, capsys: Any) -> None:
     assert exit_info.value.code == CANNOT_RUN
 
 
+@pytest.mark.parametrize("option", ["--ignore", "--select"])
+def test_an_unknown_code_on_the_command_line_names_it_and_the_rule_list(
+    option: str, tmp_path: Path, capsys: Any
+) -> None:
+    _write(tmp_path, "app.py", "x = 1\n")
+    assert cli_main(["check", option, "XE010,XE999", str(tmp_path)]) == CANNOT_RUN
+    assert capsys.readouterr().err == (
+        "xray-exclusive check: unknown rule code or prefix 'XE999' "
+        "(see `xray-exclusive check --list-rules`)\n"
+    )
+
+
+_PREFIXES = sorted({code[:n] for code in RULES for n in range(1, len(code) + 1)})
+
+
+@given(
+    st.one_of(
+        st.sampled_from(_PREFIXES),
+        st.sampled_from(_PREFIXES).map(str.lower),
+        st.text(alphabet="XEXEx0123456789 ", max_size=7),
+    )
+)
+def test_a_configured_code_is_known_exactly_when_it_starts_a_rules_code_in_capitals(code: str) -> None:
+    """The start-up check (against the written-out codes) agrees with the registry itself."""
+    known = code == code.upper() and any(rule.startswith(code) for rule in RULES)
+    for config in ({"select": (code,)}, {"ignore": (code,)}, {"per_file_ignores": {"a.py": (code,)}}):
+        if known:
+            CheckConfig(**config)  # type: ignore[arg-type]
+        else:
+            with pytest.raises(ConfigError, match=f"unknown rule code or prefix {code!r}"):
+                CheckConfig(**config)  # type: ignore[arg-type]
+
+
 # -- parse errors: reported, never a crash, exit 2 ---------------------------------------------------
 
 

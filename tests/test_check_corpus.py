@@ -414,3 +414,43 @@ def test_generated_text_never_yields_a_traceback(kind: str, pieces: list[str], t
     report = check([directory], CheckConfig(root=directory))
     assert all(not e.message.startswith("internal error") for e in report.errors), report.errors
     assert all(f.line >= 1 and f.col >= 1 for f in [*report.findings, *report.errors, *report.notes])
+
+
+# -- precision: what is not a Lambda's code or configuration --------------------------------------
+
+
+def test_a_collector_beside_a_compose_file_is_a_container_not_a_lambda_extension(tmp_path: Path) -> None:
+    config = (CORPUS / "compose" / "config.yaml").read_text()
+    _write(tmp_path, "config.yaml", config)
+    assert {f.code for f in check([tmp_path]).findings} == {"XE050", "XE052", "XE054"}
+    _write(tmp_path, "docker-compose.yaml", (CORPUS / "compose" / "docker-compose.yaml").read_text())
+    assert check([tmp_path]).findings == []
+    declared = CheckConfig(root=tmp_path, streaming=("config.yaml",))  # declared a Lambda's: still judged
+    assert {f.code for f in check([tmp_path], declared).findings} == {"XE050", "XE052", "XE054"}
+
+
+@pytest.mark.parametrize(
+    ("source", "code"),
+    [
+        ("vendored/package/aws_xray_sdk/ext/patch.py", "XE010"),
+        ("vendored/package/aws_lambda_powertools/logging/logger.py", "XE011"),
+        ("testdata/config-info-level.yaml", "XE053"),
+    ],
+)
+def test_library_source_and_test_fixtures_are_skipped_where_they_live(
+    tmp_path: Path, source: str, code: str
+) -> None:
+    """The same file is judged as your code elsewhere, and skipped under the library's or testdata/."""
+    text = (CORPUS / source).read_text()
+    suffix = Path(source).suffix
+    _write(tmp_path / "app", f"module{suffix}", text)
+    assert code in {f.code for f in check([tmp_path / "app"]).findings}
+    _write(tmp_path / "skipped", source, text)
+    report = check([tmp_path / "skipped"])
+    assert report.findings == [] and report.files == 0
+
+
+def test_a_correlation_id_read_from_the_trace_header_is_not_a_second_id() -> None:
+    report = check([CORPUS / "python_misses"], CheckConfig(root=CORPUS))
+    flagged = {(Path(f.path).name, f.line) for f in report.findings if f.code == "XE011"}
+    assert flagged == {("correlation_create.py", 9), ("correlation_create.py", 11)}

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from xray_exclusive.check import RULES
-from xray_exclusive.check._registry import ANALYSERS, rule
+from xray_exclusive.check._registry import ANALYSERS, CODES, rule
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "xray_exclusive" / "check"
 CODE = re.compile(r"XE\d{3}")
@@ -62,6 +62,11 @@ def test_the_registry_is_every_analysers_rules_in_code_order() -> None:
         assert declared_rule.code == code
 
 
+def test_the_written_out_codes_are_the_registrys() -> None:
+    """``CODES`` (what a configured code is validated against, no analyser imported) is ``RULES``'s codes."""
+    assert tuple(RULES) == CODES, "add the new rule's code to CODES in check/_registry.py"
+
+
 def test_every_rule_has_its_two_example_files_and_no_other() -> None:
     examples = PACKAGE / "examples"
     found = sorted(p.relative_to(examples).as_posix() for p in examples.rglob("*") if p.is_file())
@@ -73,24 +78,39 @@ def test_every_rule_has_its_two_example_files_and_no_other() -> None:
         assert r.bad.endswith("\n") and r.good.endswith("\n") and r.bad != r.good
 
 
-def test_a_run_over_python_files_loads_no_other_analyser(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("options", "pyproject"),
+    [
+        ([], None),
+        (["--ignore", "XE010"], None),  # a configured code is validated without loading every analyser
+        (["--select", "XE00", "--ignore", "XE06"], None),
+        ([], '[tool.xray-exclusive]\nselect = ["XE0"]\nignore = ["XE010"]\n'),
+    ],
+    ids=["defaults", "ignore-option", "select-option", "pyproject"],
+)
+def test_a_run_over_python_files_loads_no_other_analyser(
+    options: list[str], pyproject: str | None, tmp_path: Path
+) -> None:
     import subprocess
     import sys
 
     (tmp_path / "app.py").write_text(
         "from aws_xray_sdk.core.async_context import AsyncContext\nAsyncContext()\n"
     )
+    if pyproject is not None:
+        (tmp_path / "pyproject.toml").write_text(pyproject)
     code = (
         "import sys\nfrom xray_exclusive.cli import main\n"
-        f"status = main(['check', '--format', 'json', {str(tmp_path)!r}])\n"
+        f"status = main(['check', '--format', 'json', *{options!r}, {str(tmp_path)!r}])\n"
         "loaded = sorted(m for m in sys.modules if m.startswith('xray_exclusive.'))\n"
         "print(status, loaded, file=sys.stderr)\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
     )
-    status, _, loaded = done.stderr.strip().partition(" ")
-    assert status == "1", done.stderr
-    for absent in ("_terraform", "_hcl", "_dockerfile", "_collector", "canary", "devtools", "render"):
-        assert f"xray_exclusive.check.{absent}'" not in loaded and f"xray_exclusive.{absent}'" not in loaded
-    assert "xray_exclusive.check._python'" in loaded
+    status, _, printed = done.stderr.strip().rpartition("\n")[2].partition(" ")
+    assert status == "1", done.stderr  # XE002 is still reported
+    loaded = set(ast.literal_eval(printed))
+    analysers = {f"xray_exclusive.check.{name}" for name in (*ANALYSERS, "_hcl", "_terraform_filter")}
+    assert sorted(loaded & analysers) == ["xray_exclusive.check._python"]
+    assert not loaded & {f"xray_exclusive.{extra}" for extra in ("canary", "devtools", "render")}

@@ -24,7 +24,9 @@ RULES = (
         message="traces pipeline without the decouple processor: add decouple as its last processor",
         spec=("FR-075", "FR-090", "SC-031"),
         rationale="Without it the extension lets Lambda freeze while exports are in flight (the ~30% "
-        "span loss of aws-otel-lambda#886); containers get no automatic injection.",
+        "span loss of aws-otel-lambda#886); containers get no automatic injection. Neither prebuilt layer "
+        "has both decouple and the awsxray exporter (ADOT's registers no processor at all): build the "
+        "collector with both, as examples/collector/Dockerfile does.",
         filename="collector.yaml",
     ),
     Rule(
@@ -65,8 +67,8 @@ RULES = (
         name="collector-extra-components",
         kind="collector",
         severity="warning",
-        message="collector component the SSE Lambda does not need (metrics/logs pipeline, prometheus, "
-        "zpages, pprof): remove it",
+        message="collector component a Lambda's tracing extension does not need (metrics/logs pipeline, "
+        "prometheus, zpages, pprof): remove it",
         spec=("FR-064",),
         rationale="Every component costs extension memory and INIT time.",
         filename="collector.yaml",

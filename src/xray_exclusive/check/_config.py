@@ -83,13 +83,16 @@ class CheckConfig:
 
 
 def _validate_code(code: str) -> None:
-    if code == "XE":
-        return  # the default selection, every rule: no need to load every analyser to know it
-    from ._registry import RULES
+    """Raise unless ``code`` is a rule's code or the prefix of one, in capitals.
+
+    Checked against the registry's written-out ``CODES``, not ``RULES``: knowing a code must not import
+    every analyser (a Python-only run loads the Python analyser alone).
+    """
+    from ._registry import CODES
 
     if (
         not isinstance(code, str)
-        or not any(rule.startswith(code.upper()) for rule in RULES)
+        or not any(known.startswith(code.upper()) for known in CODES)
         or code != code.upper()
     ):
         raise ConfigError(f"unknown rule code or prefix {code!r} (see `xray-exclusive check --list-rules`)")

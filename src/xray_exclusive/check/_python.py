@@ -148,12 +148,14 @@ RULES = (
         name="custom-correlation-id",
         kind="python",
         severity="error",
-        message="custom correlation ID created: the X-Ray trace ID is the correlation ID; use "
+        message="correlation ID other than the X-Ray trace ID: the trace ID is the correlation ID; use "
         "current_trace_id() and the TraceIdFilter for logs",
         spec=("SC-006", "FR-024"),
         rationale="A second ID that X-Ray does not index forces operators out of X-Ray to correlate. "
-        "Creating one is flagged (a generated ID, Logger(correlation_id_path=...), "
-        "logger.set_correlation_id()); reading one that a caller sent is not.",
+        "Setting one is flagged: a generated ID, logger.set_correlation_id(), and "
+        "correlation_id_path=... (a request ID or an event's id), unless the path reads the X-Ray trace "
+        "header (x-amzn-trace-id, as Powertools' APPSYNC_RESOLVER and APPLICATION_LOAD_BALANCER "
+        "paths do). Code that only reads a correlation ID back is not flagged.",
         filename="handler.py",
     ),
     Rule(
@@ -235,6 +237,8 @@ _RAW_RECORDER_CALLS = frozenset(
 )
 _PATCHERS = frozenset({"patch_all", "patch"})
 _CREATES_ID = frozenset({"generate_correlation_id", "set_correlation_id"})
+# Powertools' correlation paths that read the x-amzn-trace-id header (logging/correlation_paths.py)
+_TRACE_HEADER_PATHS = frozenset({"APPSYNC_RESOLVER", "APPLICATION_LOAD_BALANCER", "VPC_LATTICE"})
 _ID_FACTORIES = ("uuid.uuid1", "uuid.uuid4", "secrets.token_hex", "secrets.token_urlsafe", "ulid.")
 _OTLP_EXPORTERS = frozenset({"OTLPSpanExporter"})
 _LEGACY_LOGGERS = frozenset({"latency_logger", "cache_logger"})
@@ -660,7 +664,7 @@ class _Analyser:
             self.hit("XE010", node, f"xray_recorder.{node.func.attr}")
         if last in _CREATES_ID:
             self.hit("XE011", node, f"call of {last}()")
-        elif any(k.arg == "correlation_id_path" for k in node.keywords):
+        elif any(k.arg == "correlation_id_path" and not self._trace_header(k.value) for k in node.keywords):
             self.hit("XE011", node, f"{last}(correlation_id_path=...)")
         if last in _OTLP_EXPORTERS:
             self._exporter(node, name)
@@ -768,6 +772,13 @@ class _Analyser:
             and not is_xray_destination(endpoint.value)
         ):
             self.hit("XE060", node, f"{name.rsplit('.', 1)[-1]}(endpoint={endpoint.value!r})")
+
+    def _trace_header(self, value: ast.expr) -> bool:
+        """A correlation ID path that reads the X-Ray trace header: the trace ID itself, not a second ID."""
+        if isinstance(value, ast.Constant) and isinstance(value.value, str):
+            return "x-amzn-trace-id" in value.value.lower()
+        owner, _, constant = self.qualify(value).rpartition(".")
+        return owner.endswith("correlation_paths") and constant in _TRACE_HEADER_PATHS
 
     def _creates_an_id(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
         """Whether a function body calls a random-ID factory (uuid4, secrets.token_hex...)."""

@@ -2,6 +2,7 @@
 
 ``RULES`` (every rule, in code order) imports every analyser; :func:`rule` looks among the analysers
 already imported first, so a run over Python files alone never loads the Terraform or YAML analysers.
+``CODES`` is the codes alone, written out, for what needs no more (validating a configured code).
 """
 
 from __future__ import annotations
@@ -12,10 +13,59 @@ from types import MappingProxyType
 
 from ._model import Rule
 
-__all__ = ["ANALYSERS", "RULES", "rule"]
+__all__ = ["ANALYSERS", "CODES", "RULES", "rule"]
 
 ANALYSERS = ("_python", "_terraform", "_dockerfile", "_collector")
 """The modules of this package that emit hits, each with its ``RULES``."""
+
+CODES = (
+    "XE001",
+    "XE002",
+    "XE003",
+    "XE004",
+    "XE005",
+    "XE006",
+    "XE007",
+    "XE008",
+    "XE009",
+    "XE010",
+    "XE011",
+    "XE012",
+    "XE013",
+    "XE014",
+    "XE015",
+    "XE020",
+    "XE021",
+    "XE022",
+    "XE023",
+    "XE024",
+    "XE025",
+    "XE026",
+    "XE027",
+    "XE028",
+    "XE029",
+    "XE030",
+    "XE031",
+    "XE040",
+    "XE041",
+    "XE050",
+    "XE051",
+    "XE052",
+    "XE053",
+    "XE054",
+    "XE060",
+    "XE061",
+    "XE062",
+    "XE063",
+)
+"""Every rule's code, in code order, without importing an analyser: what a configured code or prefix is
+checked against at start-up. Keep it equal to ``tuple(RULES)`` when adding a rule
+(``tests/test_check_registry.py`` fails until it is).
+
+Example:
+    >>> CODES[0], "XE051" in CODES
+    ('XE001', True)
+"""
 
 RULES: MappingProxyType[str, Rule]  # built on first use, by __getattr__ below
 """Every rule by code, in code order.

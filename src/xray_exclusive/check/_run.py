@@ -33,8 +33,17 @@ _SKIP_DIRS = frozenset(
         "build",
         "dist",
         "site-packages",
+        "testdata",  # fixtures by convention (the go tool ignores such directories too): never deployed
+        # The source of the libraries the rules are about (a checkout, or vendored into a deployment
+        # package): it implements what the rules judge in your code, and you cannot change it.
+        "aws_xray_sdk",
+        "aws_lambda_powertools",
+        "opentelemetry",
     }
 )
+# A collector configuration beside one of these runs as a Compose service: a container, not a Lambda
+# extension.
+_COMPOSE_FILES = frozenset({"docker-compose.yml", "docker-compose.yaml", "compose.yml", "compose.yaml"})
 _MISSING = {
     "collector": "pyyaml is not installed: pip install 'xray-exclusive[check]'",
 }
@@ -226,10 +235,17 @@ def _check(paths: Iterable[Path | str], config: CheckConfig) -> Report:
             continue
         files.append((candidate.path, candidate.relative, candidate.display, candidate.kind, text))
     streaming = streaming_modules([(rel, text) for _, rel, _, kind, text in files if kind == "python"])
+    composed = {
+        relative.rpartition("/")[0]
+        for _, relative, _, kind, _ in files
+        if kind == "collector" and relative.rpartition("/")[2].lower() in _COMPOSE_FILES
+    }
     terraform: list[_terraform.Resource] = []
     relative_of: dict[str, str] = {}
     for _path, relative, display, kind, text in files:
         source = SourceFile(display, text, streaming=relative in streaming or config.is_streaming(relative))
+        if kind == "collector" and not source.streaming and relative.rpartition("/")[0] in composed:
+            continue  # a collector run by Compose (a configuration declared streaming is still checked)
         try:
             hits = _analyse(source, kind, relative, terraform)
         except SyntaxError as error:
