@@ -4,6 +4,7 @@ JSON uses the AWS provider's argument names; the dashboard lists every alarm; th
 from __future__ import annotations
 
 import json
+import math
 import shutil
 from pathlib import Path
 from typing import Any
@@ -224,7 +225,9 @@ def assert_provider_shape(document: dict[str, Any]) -> None:
                 assert body["treat_missing_data"] in {"breaching", "notBreaching", "ignore", "missing"}
                 assert 1 <= len(body["alarm_name"]) <= 255
                 assert body["period"] in (10, 30) or body["period"] % 60 == 0
-                assert isinstance(body["threshold"], int | float) and body["threshold"] == body["threshold"]
+                threshold = body["threshold"]
+                assert isinstance(threshold, int | float) and not isinstance(threshold, bool), threshold
+                assert math.isfinite(threshold), f"{name}: Terraform JSON has no {threshold}"
                 assert isinstance(body["evaluation_periods"], int) and body["evaluation_periods"] >= 1
                 assert all(isinstance(v, str) and v for v in body.get("dimensions", {}).values())
 
@@ -496,3 +499,114 @@ def test_the_fleet_file_shown_in_the_docs_renders(tmp_path: Path) -> None:
     assert {("Shop", "CheckoutLatencyMs"), ("Shop/Reliability", "PaymentCaptureFailure")} <= {
         (a["namespace"], a["metric_name"]) for a in alarms
     }
+
+
+# -- a function's own metrics namespace -----------------------------------------------------------
+
+
+def _namespaced_fleet(tmp_path: Path, function_table: str) -> Fleet:
+    fleet_file = tmp_path / "xray-exclusive.toml"
+    fleet_file.write_text(
+        f'environment = "prod"\nalert_topic = "{TOPIC}"\n'
+        '[[failure_paths]]\nname = "payment_capture"\n'
+        '[[failure_paths]]\nname = "audit_write"\nnamespace = "Shop/Compliance"\n'
+        '[[functions]]\nname = "checkout"\ntimeout = 30\n'
+        'failure_paths = ["payment_capture", "audit_write"]\n'
+        f"{function_table}",
+        encoding="utf-8",
+    )
+    return load_fleet(fleet_file)
+
+
+@pytest.mark.parametrize("metrics_namespace", [None, "Shop"])
+def test_a_path_without_a_namespace_is_alarmed_where_the_function_writes_it(
+    xray: XRayDaemon,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: Any,
+    tmp_path: Path,
+    metrics_namespace: str | None,
+) -> None:
+    """With POWERTOOLS_METRICS_NAMESPACE set on the function, failure_path() writes there: the fleet file's
+    ``metrics_namespace`` makes the alarm watch the same namespace (a path's own namespace still wins)."""
+    line = "" if metrics_namespace is None else f'metrics_namespace = "{metrics_namespace}"\n'
+    fleet = _namespaced_fleet(tmp_path, line)
+    index = alarm_index(render_terraform(fleet))
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "checkout")
+    if metrics_namespace is None:
+        monkeypatch.delenv("POWERTOOLS_METRICS_NAMESPACE", raising=False)
+    else:
+        monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", metrics_namespace)
+    written = set()
+    for name in ("payment_capture", "audit_write"):
+        with pytest.raises(RuntimeError), failure_path(fleet.declared_paths[name].path):
+            raise RuntimeError("boom")
+        [doc] = emf_lines(capsys.readouterr().out)
+        [directive] = doc["_aws"]["CloudWatchMetrics"]
+        [names] = directive["Dimensions"]
+        key = (
+            directive["Namespace"],
+            directive["Metrics"][0]["Name"],
+            tuple(sorted((d, doc[d]) for d in names)),
+        )
+        assert key in index, f"{name} writes {key}, which no alarm watches"
+        written.add(key[0])
+    assert written == {metrics_namespace or _metrics.FAILURE_PATHS_NAMESPACE, "Shop/Compliance"}
+
+
+def test_the_alarm_misses_a_namespace_the_fleet_file_does_not_declare(
+    xray: XRayDaemon, monkeypatch: pytest.MonkeyPatch, capsys: Any, tmp_path: Path
+) -> None:
+    """Why the key exists: POWERTOOLS_METRICS_NAMESPACE on the function, not in the fleet file, is missed."""
+    index = alarm_index(render_terraform(_namespaced_fleet(tmp_path, "")))
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "checkout")
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "Shop")
+    with pytest.raises(RuntimeError), failure_path(FailurePath("payment_capture")):
+        raise RuntimeError("boom")
+    [doc] = emf_lines(capsys.readouterr().out)
+    assert doc["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "Shop"
+    assert not any(namespace == "Shop" for namespace, _, _ in index)
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        (
+            'metrics_namespace = "Shop Orders"\n',
+            "functions[0].metrics_namespace: namespace 'Shop Orders' has",
+        ),
+        ("metrics_namespace = 3\n", "functions[0].metrics_namespace must be"),
+        (
+            'metrics_namespace = ":Shop"\n',
+            "functions[0].metrics_namespace: namespace ':Shop' starts with ':'",
+        ),
+    ],
+)
+def test_a_bad_metrics_namespace_is_refused_naming_the_key(tmp_path: Path, table: str, message: str) -> None:
+    with pytest.raises(FleetError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        _namespaced_fleet(tmp_path, table)
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (
+            lambda: FleetPath(FailurePath("a"), threshold=math.inf),
+            "failure path 'a'.threshold must be a number",
+        ),
+        (lambda: FleetPath(FailurePath("a"), threshold=True), "failure path 'a'.threshold must be a number"),
+        (lambda: FleetPath(FailurePath("a"), threshold=0), "failure path 'a'.threshold must be above 0"),
+        (
+            lambda: FleetFunction("f", 30, metrics_namespace=""),
+            "function 'f'.metrics_namespace: namespace must",
+        ),
+    ],
+)
+def test_fleet_objects_built_in_python_are_checked_as_the_file_is(make: Any, message: str) -> None:
+    with pytest.raises(FleetError, match=message):
+        make()
+
+
+def test_a_custom_metrics_namespace_is_checked(tmp_path: Path) -> None:
+    table = {**GOOD, "custom_metrics": [{"name": "Depth", "namespace": "Shop Orders", "threshold": 1}]}
+    with pytest.raises(FleetError, match=r"custom_metrics\[0\]\.namespace: namespace 'Shop Orders' has"):
+        parse_fleet(table)

@@ -123,7 +123,10 @@ def failure_path_alarms(function: FleetFunction, prefix: str, fleet: Fleet) -> l
     declared = fleet.declared_paths
     for name in function.failure_paths:
         path, threshold = declared[name].path, declared[name].threshold
-        metric = _metrics.failure_path_metric(path.metric, path.namespace, tuple(path.dimensions))
+        # The namespace failure_path() writes to: the path's, else the function's
+        # POWERTOOLS_METRICS_NAMESPACE, else the library's default.
+        namespace = path.namespace or function.metrics_namespace
+        metric = _metrics.failure_path_metric(path.metric, namespace, tuple(path.dimensions))
         alarms.append(
             _catalogued(
                 metric,

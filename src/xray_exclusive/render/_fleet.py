@@ -11,9 +11,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeGuard
 
-from .. import _metrics, paths
+from .. import _cw_names, _metrics, paths
 from ..exceptions import ConfigurationError
 from ..paths import FailurePath
 
@@ -49,10 +49,16 @@ class FleetPath:
     path: FailurePath
     threshold: float = _metrics.FAILURE_PATH_ALARM.threshold
 
+    def __post_init__(self) -> None:
+        _threshold(self.threshold, f"failure path {self.path.name!r}", positive=True)
+
 
 @dataclass(frozen=True)
 class FleetFunction:
     """One Lambda of the fleet; ``failure_paths`` names paths the fleet declares.
+
+    ``metrics_namespace`` is the function's ``POWERTOOLS_METRICS_NAMESPACE``, when it sets one: a failure
+    path that names no namespace writes its metric there, so its alarm watches that namespace.
 
     Example:
         >>> FleetFunction("ingestion", timeout=60, failure_paths=("payment_capture",)).timeout
@@ -63,6 +69,11 @@ class FleetFunction:
     timeout: int
     streaming: bool = False
     failure_paths: tuple[str, ...] = ()
+    metrics_namespace: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.metrics_namespace is not None:
+            _namespace(self.metrics_namespace, f"function {self.name!r}.metrics_namespace")
 
 
 @dataclass(frozen=True)
@@ -86,6 +97,10 @@ class CustomMetric:
     evaluation_periods: int = 1
     treat_missing_data: str = "notBreaching"
     dimensions: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _threshold(self.threshold, f"custom metric {self.name!r}", positive=False)
+        _namespace(self.namespace, f"custom metric {self.name!r}.namespace")
 
 
 PRODUCTION_SAMPLING_RATE = 0.05
@@ -156,6 +171,58 @@ def _expect(table: Mapping[str, Any], key: str, kind: type | tuple[type, ...], w
     return value
 
 
+def _finite_number(value: object) -> TypeGuard[int | float]:
+    """An int or a float, finite: what an alarm can compare against.
+
+    TOML's ``true`` is not one (a Python bool is an int), nor ``inf`` or ``nan`` (``json.dumps`` would write
+    ``Infinity`` or ``NaN``, which Terraform cannot read).
+
+    Example:
+        >>> [_finite_number(v) for v in (3, -0.5, True, float("inf"), float("nan"), "5")]
+        [True, True, False, False, False, False]
+    """
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _threshold(value: object, where: str, *, positive: bool) -> float:
+    """``value`` as the ``threshold`` of the table at ``where``; ``positive``: it must also be above 0.
+
+    The one check of a fleet file's alarm thresholds: a failure path's (a count of failures, so above 0)
+    and a custom metric's (any finite number: ``LessThanThreshold`` 0 is a valid alarm).
+
+    Example:
+        >>> _threshold(-1.5, "custom_metrics[0]", positive=False)
+        -1.5
+        >>> try:
+        ...     _threshold(float("inf"), "custom_metrics[0]", positive=False)
+        ... except FleetError as error:
+        ...     print(error)
+        custom_metrics[0].threshold must be a number, not inf (an int or a float, finite)
+    """
+    if not _finite_number(value):
+        raise FleetError(f"{where}.threshold must be a number, not {value!r} (an int or a float, finite)")
+    if positive and value <= 0:
+        raise FleetError(f"{where}.threshold must be above 0, not {value!r}")
+    return value
+
+
+def _namespace(value: object, where: str) -> str:
+    """``value`` as a CloudWatch namespace (``where`` names the key in the error); else ``FleetError``.
+
+    Example:
+        >>> try:
+        ...     _namespace("Shop Reliability", "custom_metrics[0].namespace")
+        ... except FleetError as error:
+        ...     print(str(error)[:76])
+        custom_metrics[0].namespace: namespace 'Shop Reliability' has characters Clo
+    """
+    try:
+        _cw_names.check_namespace(value)
+    except ValueError as error:
+        raise FleetError(f"{where}: {error}") from None
+    return value  # type: ignore[return-value]  # check_namespace refuses anything but a str
+
+
 def _unknown(table: Mapping[str, Any], known: set[str], where: str) -> None:
     extra = sorted(set(table) - known)
     if extra:
@@ -168,7 +235,7 @@ def _function(
     where = f"{file}: functions[{index}]"
     if not isinstance(table, Mapping):
         raise FleetError(f"{where} must be a table")
-    _unknown(table, {"name", "timeout", "streaming", "failure_paths"}, where)
+    _unknown(table, {"name", "timeout", "streaming", "failure_paths", "metrics_namespace"}, where)
     for key in ("name", "timeout"):
         if key not in table:
             raise FleetError(f"{where}: `{key}` is required")
@@ -186,7 +253,10 @@ def _function(
                 f"{where}.failure_paths: {path!r} is not declared; add a [[failure_paths]] table with "
                 f"name = {path!r} (declared: {sorted(declared)})"
             )
-    return FleetFunction(name, timeout, streaming, tuple(dict.fromkeys(chosen)))
+    namespace = None
+    if "metrics_namespace" in table:
+        namespace = _namespace(_expect(table, "metrics_namespace", str, where), f"{where}.metrics_namespace")
+    return FleetFunction(name, timeout, streaming, tuple(dict.fromkeys(chosen)), namespace)
 
 
 def _unique(names: list[str], where: str) -> None:
@@ -212,12 +282,14 @@ def _custom(table: Mapping[str, Any], index: int) -> CustomMetric:
         values["statistic"] = None
     if "dimensions" in values:
         values["dimensions"] = dict(_expect(table, "dimensions", Mapping, where))
-    for key, kind in (("threshold", (int, float)), ("period", int), ("evaluation_periods", int)):
+    _threshold(values["threshold"], where, positive=False)
+    for key in ("period", "evaluation_periods"):
         if key in values:
-            _expect(values, key, kind, where)
+            _expect(values, key, int, where)
     for key in ("name", "namespace", "description", "comparison", "treat_missing_data"):
         if key in values:
             _expect(values, key, str, where)
+    _namespace(values["namespace"], f"{where}.namespace")
     if not all(
         isinstance(k, str) and isinstance(v, str) and v for k, v in values.get("dimensions", {}).items()
     ):
@@ -226,8 +298,6 @@ def _custom(table: Mapping[str, Any], index: int) -> CustomMetric:
     bad_period = metric.period not in (10, 30) and (metric.period < 60 or metric.period % 60 != 0)
     if bad_period or metric.evaluation_periods < 1:
         raise FleetError(f"{where}: period must be 10, 30 or a multiple of 60; evaluation_periods at least 1")
-    if metric.threshold != metric.threshold:
-        raise FleetError(f"{where}.threshold must be a number")
     if (metric.statistic is None) == (metric.extended_statistic is None):
         raise FleetError(f"{where}: give `statistic` or `extended_statistic`, not both")
     if metric.statistic is not None and metric.statistic not in _STATISTICS:
@@ -244,18 +314,12 @@ def _custom(table: Mapping[str, Any], index: int) -> CustomMetric:
 def _fleet_paths(tables: object, where: str) -> tuple[FleetPath, ...]:
     declared = paths.declare(tables, where)
     found = []
-    for index, (name, path) in enumerate(declared.items()):
+    for index, path in enumerate(declared.values()):
         table = tables[index] if isinstance(tables, list) else {}
         threshold = table.get("threshold", FleetPath.threshold)
-        if (
-            isinstance(threshold, bool)
-            or not isinstance(threshold, int | float)
-            or not math.isfinite(threshold)
-        ):
-            raise FleetError(f"{where}: failure_paths[{index}].threshold must be a number, not {threshold!r}")
-        if threshold <= 0:
-            raise FleetError(f"{where}: failure_paths[{index}].threshold must be above 0 (path {name!r})")
-        found.append(FleetPath(path, threshold))
+        found.append(
+            FleetPath(path, _threshold(threshold, f"{where}: failure_paths[{index}]", positive=True))
+        )
     return tuple(found)
 
 
@@ -305,9 +369,11 @@ def parse_fleet(table: Mapping[str, Any], where: str = "fleet") -> Fleet:
     for key in ("canary_namespace", "billing_service_name"):
         if key in table:
             options[key] = _expect(table, key, str, where)
+    if "canary_namespace" in options:
+        _namespace(options["canary_namespace"], f"{where}.canary_namespace")
     if "billing_thresholds" in table:
         thresholds = _expect(table, "billing_thresholds", list, where)
-        if not thresholds or not all(isinstance(t, int | float) and t > 0 for t in thresholds):
+        if not thresholds or not all(_finite_number(t) and t > 0 for t in thresholds):
             raise FleetError(f"{where}.billing_thresholds must be a list of positive amounts in USD")
         options["billing_thresholds"] = tuple(sorted(thresholds))
     if "custom_metrics" in table:
