@@ -39,7 +39,9 @@ from tests.test_backend_invariants import (
     _run,
     hostile_annotations,
 )
+from xray_exclusive.bounded import MAX_ANNOTATIONS
 from xray_exclusive.streaming import (
+    ANNOTATIONS_ATTRIBUTE,
     SpanScope,
     annotate,
     annotate_cache,
@@ -393,6 +395,28 @@ def test_annotate_drops_bad_values_with_a_reason(values: dict[str, Any]) -> None
     assert span.attributes is not None and span.attributes["good"] == 1
     for helper in (annotate_cache, annotate_connection, annotate_event, annotate_poll, annotate_session):
         helper(HostileSpan())  # type: ignore[operator]
+
+
+@pytest.mark.parametrize(("at_start", "later"), [(60, 0), (0, 60), (30, 30), (50, 1), (10, 5), (0, 0)])
+def test_annotations_beyond_fifty_are_dropped_with_a_logged_reason_at_start_and_later(
+    streaming: Any, caplog: pytest.LogCaptureFixture, at_start: int, later: int
+) -> None:
+    """A scope's annotations and ``annotate``'s go through one admission: 50 keys a span, each drop logged."""
+    caplog.set_level(logging.WARNING)
+    first = {f"a{i}": i for i in range(at_start)}
+    with SpanScope(None, "scope", SpanKind.INTERNAL, None, first) as span:
+        annotate(span, **{f"b{i}": i for i in range(later)}, a0="again")
+    assert get_streaming_tracer().flush().complete
+    [scope] = streaming.named("scope")
+    listed = list(scope.attributes.get(ANNOTATIONS_ATTRIBUTE, ()))
+    new_later = later + (at_start == 0)  # a0 is an update when the scope listed it
+    room = MAX_ANNOTATIONS - min(at_start, MAX_ANNOTATIONS)
+    dropped = max(0, at_start - MAX_ANNOTATIONS) + max(0, new_later - room)
+    assert len(listed) == min(MAX_ANNOTATIONS, at_start + new_later)
+    assert all(key in scope.attributes for key in listed)
+    assert caplog.text.count("more than 50 on span 'scope'") == dropped
+    if at_start:
+        assert scope.attributes["a0"] == "again"
 
 
 def test_bad_annotation_keys_and_values_are_dropped_with_a_logged_reason(

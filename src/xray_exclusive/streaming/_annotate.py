@@ -15,7 +15,7 @@ from typing import Any
 
 from opentelemetry import trace
 
-from ..bounded import MAX_ANNOTATIONS, annotation
+from ..bounded import MAX_ANNOTATIONS, Annotation, annotation
 from ._guard import ours_failed
 
 __all__ = [
@@ -63,6 +63,33 @@ def index_key(span: trace.Span, key: str) -> None:
         span.set_attribute(ANNOTATIONS_ATTRIBUTE, keys)
 
 
+def admit(keys: list[str], key: object, value: object, span: object) -> Annotation | None:
+    """One annotation for a span whose indexed keys are ``keys``: validated, its key added to ``keys``.
+
+    ``None`` when it is dropped, with the reason logged: an invalid key or value (see
+    :func:`xray_exclusive.bounded.annotation`), or a new key beyond the 50 a span may index. ``span`` is
+    the span, or its name, for the log line.
+
+    Example:
+        >>> keys = []
+        >>> admit(keys, "event type", "sentiment", "dispatch"), keys
+        (Annotation(key='event_type', value='sentiment'), ['event_type'])
+    """
+    name = span if isinstance(span, str) else span_name(span)
+    try:
+        valid = annotation(key, value)
+    except Exception as ours:  # a key or value whose conversion raises
+        ours_failed("validating an annotation (dropped)", name, ours)
+        return None
+    if valid is None or valid.key in keys:
+        return valid
+    if len(keys) >= MAX_ANNOTATIONS:
+        _logger.warning("Dropping annotation %r: more than %d on span %r.", valid.key, MAX_ANNOTATIONS, name)
+        return None
+    keys.append(valid.key)
+    return valid
+
+
 def annotate(span: trace.Span, **values: object) -> None:
     """Set attributes **and** list their keys in ``aws.xray.annotations``, so X-Ray indexes them.
 
@@ -84,25 +111,16 @@ def annotate(span: trace.Span, **values: object) -> None:
     except Exception as ours:
         ours_failed("reading its annotations (new ones dropped)", span_name(span), ours)
         return
-    changed = False
+    before = len(keys)
     for key, value in values.items():
-        try:
-            valid = annotation(key, value)
-        except Exception as ours:  # a value whose conversion raises
-            ours_failed("validating an annotation (dropped)", span_name(span), ours)
-            continue
+        valid = admit(keys, key, value, span)
         if valid is None:
             continue
-        if valid.key not in keys:
-            if len(keys) >= MAX_ANNOTATIONS:
-                _logger.warning("Dropping annotation %r: more than %d on span.", valid.key, MAX_ANNOTATIONS)
-                continue
-            keys.append(valid.key)
-            changed = True
         try:
             span.set_attribute(valid.key, valid.value)
         except Exception as ours:
             ours_failed("setting an annotation (dropped)", span_name(span), ours)
+    changed = len(keys) != before
     if changed:
         try:
             span.set_attribute(ANNOTATIONS_ATTRIBUTE, keys)

@@ -17,8 +17,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 
-from ..bounded import MAX_ANNOTATIONS, annotation
-from ._annotate import ANNOTATIONS_ATTRIBUTE
+from ._annotate import ANNOTATIONS_ATTRIBUTE, admit
 from ._guard import ours_failed, run_steps
 from ._record import DISCONNECT_ERRORS, mark_disconnected, record_bounded
 
@@ -122,15 +121,9 @@ def _admit(attributes: dict[str, Any], annotations: Mapping[str, object], name: 
         ours_failed("reading its annotations (all dropped)", name, ours)
         return keys
     for key, value in items:
-        try:
-            valid = annotation(key, value)
-        except Exception as ours:  # a key or value whose conversion raises
-            ours_failed("validating an annotation (dropped)", name, ours)
-            continue
-        if valid is not None and len(keys) < MAX_ANNOTATIONS:
+        valid = admit(keys, key, value, name)
+        if valid is not None:
             attributes[valid.key] = valid.value
-            if valid.key not in keys:
-                keys.append(valid.key)
     return keys
 
 
