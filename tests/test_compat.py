@@ -569,18 +569,169 @@ def test_serialize_subsegment_leaves_other_entities_to_the_sdk() -> None:
     assert xray_sdk.serialize_subsegment(Mine("mine", "local", _Root())) is None
 
 
-def test_json_encoder_writes_what_json_dumps_writes(monkeypatch: pytest.MonkeyPatch) -> None:
+# --- CPython: json's C encoder, made once (both X-Ray backends) --------------------------------------
+
+
+def test_json_encoder_writes_what_json_dumps_writes() -> None:
     import json
 
-    encode = xray_sdk._json_encoder()
-    assert encode is not None and encode.__name__ == "encode"  # CPython's C encoder, made once
+    encode = cpython.json_encoder()
+    assert encode.__qualname__ == "json_encoder.<locals>.encode"  # CPython's C encoder, made once
     for name, entity in _entities().items():
         doc = entity.to_dict()
         assert encode(doc) == json.dumps(doc, default=str), name
-    monkeypatch.setattr(json.encoder, "c_make_encoder", None)  # PyPy, or a CPython without _json
-    fallback = xray_sdk._json_encoder()
+
+
+def test_json_encoder_is_shared_by_both_x_ray_backends() -> None:
+    from xray_exclusive._xray import native
+
+    assert native._encode.__qualname__ == "json_encoder.<locals>.encode"
+    state = xray_sdk._emitter if xray_sdk._emitter.ready else xray_sdk._load_emitter()
+    assert state.encode.__qualname__ == "json_encoder.<locals>.encode"
+
+
+def test_json_encoder_c_make_encoder_contract() -> None:
+    # The private function and its argument order: (markers, default, encoder, indent, key_separator,
+    # item_separator, sort_keys, skipkeys, allow_nan), called as (document, indent level).
+    import json
+
+    make = json.encoder.c_make_encoder
+    assert make is not None
+    encoder = make(None, str, json.encoder.encode_basestring_ascii, None, ": ", ", ", False, False, True)
+    assert "".join(encoder({"é": [1.5, float("nan")], "o": object}, 0)) == json.dumps(
+        {"é": [1.5, float("nan")], "o": object}, default=str
+    )
+
+
+def _is_json_dumps(encode: Any) -> bool:
+    import json
+
+    return isinstance(getattr(encode, "__self__", None), json.JSONEncoder) and encode.__name__ == "encode"
+
+
+def test_json_encoder_fails_open(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    import json
+
     doc = _entities()["failed"].to_dict()
+    real = json.encoder.c_make_encoder
+    monkeypatch.setattr(json.encoder, "c_make_encoder", None)  # PyPy, or a CPython without _json
+    fallback = cpython.json_encoder()
+    assert _is_json_dumps(fallback)
+    assert fallback.__self__.default is str  # type: ignore[attr-defined]
     assert fallback(doc) == json.dumps(doc, default=str)
+    monkeypatch.setattr(json.encoder, "c_make_encoder", real)
+
+    def writes_otherwise(markers: Any, *args: Any) -> Any:  # json.dumps' own call (markers {}) unchanged
+        if markers is None:
+            return lambda document, level: ['{"changed": true}']
+        return real(markers, *args)
+
+    monkeypatch.setattr(json.encoder, "c_make_encoder", writes_otherwise)
+    encode = cpython.json_encoder()
+    assert _is_json_dumps(encode)
+    assert encode(doc) == json.dumps(doc, default=str)
+
+    def refuses(markers: Any, *args: Any) -> Any:  # a future signature our call no longer fits
+        if markers is None:
+            raise TypeError("make_encoder() takes 10 arguments")
+        return real(markers, *args)
+
+    monkeypatch.setattr(json.encoder, "c_make_encoder", refuses)
+    encode = cpython.json_encoder()
+    assert _is_json_dumps(encode)
+    assert encode(doc) == json.dumps(doc, default=str)
+    assert not caplog.records  # only speed is lost: no warning
+
+
+def _cycles() -> dict[str, Any]:
+    loop: dict[str, Any] = {"name": "loop"}
+    loop["self"] = loop
+    items: list[Any] = [1]
+    items.append(items)
+    deep: dict[str, Any] = {"a": {}}
+    deep["a"]["b"] = [deep]
+    return {
+        "dict": {"metadata": {"user": {"loop": loop}}},
+        "list": {"metadata": {"user": {"items": items}}},
+        "through_a_list": {"metadata": {"user": deep}},
+    }
+
+
+@pytest.mark.parametrize("name", sorted(_cycles()))
+@pytest.mark.parametrize("fast", [True, False], ids=["c-encoder", "fallback"])
+def test_json_encoder_raises_json_dumps_circular_error(
+    name: str, fast: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    if not fast:
+        monkeypatch.setattr(json.encoder, "c_make_encoder", None)
+    encode = cpython.json_encoder()
+    doc = _cycles()[name]
+    with pytest.raises(ValueError, match=r"^Circular reference detected$") as theirs:
+        json.dumps(doc, default=str)
+    with pytest.raises(ValueError, match=r"^Circular reference detected$") as ours:
+        encode(doc)
+    assert type(ours.value) is type(theirs.value)
+    assert encode({"after": [1]}) == '{"after": [1]}'  # nothing left behind by the failed document
+
+
+def test_json_encoder_raises_json_dumps_recursion_error_on_a_deep_document() -> None:
+    import json
+
+    deep: list[Any] = []
+    for _ in range(sys.getrecursionlimit() * 50):
+        deep = [deep]
+    with pytest.raises(RecursionError):
+        json.dumps(deep, default=str)
+    with pytest.raises(RecursionError):
+        cpython.json_encoder()(deep)
+
+
+def test_json_encoder_equals_json_dumps_on_any_document() -> None:
+    import datetime
+    import decimal
+    import json
+
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    encode = cpython.json_encoder()
+    scalars = st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(),
+        st.integers(min_value=-(2**80), max_value=2**80),
+        st.floats(allow_nan=True, allow_infinity=True),
+        st.sampled_from([float("nan"), float("inf"), float("-inf"), -0.0, 1e-7, 1e300, 1795986122.5561094]),
+        st.text(),
+        st.text(alphabet=st.characters(min_codepoint=0x80)),  # non-ASCII only: every character escaped
+        st.binary(max_size=20),  # not JSON: written by default=str, as str(b"...")
+        st.binary(max_size=20).map(bytearray),
+        st.decimals(allow_nan=False),
+        st.datetimes().map(lambda d: d),
+        st.just(datetime.date(2026, 11, 29)),
+        st.just(decimal.Decimal("NaN")),
+        st.just(object),
+        st.builds(ValueError, st.text(max_size=5)),
+    )
+    keys = st.one_of(st.text(), st.integers(), st.floats(), st.booleans(), st.none())
+    documents = st.recursive(
+        scalars,
+        lambda inner: st.one_of(
+            st.lists(inner, max_size=5),
+            st.lists(inner, max_size=5).map(tuple),
+            st.dictionaries(keys, inner, max_size=5),
+        ),
+        max_leaves=40,
+    )
+
+    @settings(max_examples=500, deadline=None)
+    @given(documents)
+    def same(document: Any) -> None:
+        assert encode(document) == json.dumps(document, default=str)
+
+    same()
 
 
 class _Receiver:

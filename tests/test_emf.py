@@ -82,6 +82,71 @@ def test_namespace_of_user_paths(monkeypatch: pytest.MonkeyPatch, caplog: pytest
     assert line["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "SentimentAnalyzer/Reliability"
 
 
+def test_an_invalid_env_namespace_is_warned_once_per_value(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.conftest import emf_lines
+
+    path = FailurePath("payment_capture")
+
+    def fail_twice() -> list[str]:
+        caplog.clear()
+        for _ in range(2):
+            with pytest.raises(ConnectionError), failure_path(path, backend="native"):
+                raise ConnectionError("down")
+        lines = emf_lines(capsys.readouterr().out)
+        assert [line[path.metric] for line in lines] == [1, 1]
+        return [line["_aws"]["CloudWatchMetrics"][0]["Namespace"] for line in lines]
+
+    def warnings() -> list[str]:
+        return [
+            r.getMessage()
+            for r in caplog.records
+            if "Ignoring POWERTOOLS_METRICS_NAMESPACE" in r.getMessage()
+        ]
+
+    with caplog.at_level("WARNING", "xray_exclusive"):
+        assert fail_twice() == [DEFAULT_NAMESPACE] * 2  # unset (the validation is redone at each change)
+        monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", ":bad")
+        assert fail_twice() == [DEFAULT_NAMESPACE] * 2
+        assert len(warnings()) == 1  # not one per failure
+        assert fail_twice() == [DEFAULT_NAMESPACE] * 2
+        assert warnings() == []  # the same value: validated once
+        monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "AWS/Lambda")  # another invalid value
+        assert fail_twice() == [DEFAULT_NAMESPACE] * 2
+        assert len(warnings()) == 1
+        monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "Shop/Payments")  # a valid one: used at once
+        assert fail_twice() == ["Shop/Payments"] * 2
+        assert warnings() == []
+        monkeypatch.delenv("POWERTOOLS_METRICS_NAMESPACE")
+        assert fail_twice() == [DEFAULT_NAMESPACE] * 2
+        monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", ":bad")  # set again after a change: warned again
+        assert fail_twice() == [DEFAULT_NAMESPACE] * 2
+        assert len(warnings()) == 1
+
+
+def test_the_env_namespace_is_honoured_without_the_bytes_environ(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from xray_exclusive import _emf
+
+    monkeypatch.setattr(_emf, "_ENVIRON", None)  # an interpreter without os.environ._data
+    path = FailurePath("payment_capture")
+
+    def namespace() -> str:
+        return json.loads(render_line(path, 1, int(time.time() * 1000)))["_aws"]["CloudWatchMetrics"][0][
+            "Namespace"
+        ]
+
+    with caplog.at_level("WARNING", "xray_exclusive"):
+        assert namespace() == DEFAULT_NAMESPACE
+        monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", ":bad")
+        assert [namespace(), namespace()] == [DEFAULT_NAMESPACE] * 2
+        assert caplog.text.count("Ignoring POWERTOOLS_METRICS_NAMESPACE") == 1
+        monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "Shop")
+        assert namespace() == "Shop"
+
+
 @pytest.mark.parametrize(("raw", "written"), [("true", 0), ("1", 0), ("false", 1), ("", 1), ("maybe", 1)])
 def test_disable_switch(raw: str, written: int, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", raw)

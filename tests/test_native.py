@@ -225,3 +225,59 @@ def test_inert_outside_lambda(outside_lambda: None, monkeypatch: pytest.MonkeyPa
         fp.annotate(ticker="AAPL")
         fp.put_metadata("k", {"v": 1})
     assert emf_lines(capsys.readouterr().out)[0]["AuditEventPersistenceFailure"] == 1
+
+
+def _circular_dict() -> dict[str, Any]:
+    loop: dict[str, Any] = {"name": "loop"}
+    loop["self"] = loop
+    return loop
+
+
+def _circular_list() -> list[Any]:
+    loop: list[Any] = [1]
+    loop.append(loop)
+    return loop
+
+
+def test_circular_user_metadata_is_recorded_bounded(native: XRayDaemon) -> None:
+    error = ConnectionError("dynamodb unreachable")
+
+    def fail() -> None:
+        with failure_path(paths.AUDIT_TRAIL_PERSIST) as fp:
+            fp.put_metadata("loop", _circular_dict())  # the public way: a bounded copy, the cycle marked
+            fp.put_metadata("items", _circular_list())
+            raise error
+
+    with pytest.raises(ConnectionError) as caught:
+        fail()
+    assert caught.value is error
+    metadata = native.one(paths.AUDIT_TRAIL_PERSIST.name)["metadata"]["xray_exclusive"]
+    assert metadata["loop"] == {"name": "loop", "self": "<cycle: dict>"}
+    assert metadata["items"] == [1, "<cycle: list>"]
+
+
+@pytest.mark.parametrize("cycle", [_circular_dict, _circular_list], ids=["dict", "list"])
+def test_a_circular_document_is_our_failure_logged_never_the_callers(
+    cycle: Any, native: XRayDaemon, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Past the bounded copy (a backend's own caller could do it): the document itself has a cycle. As with
+    # json.dumps(check_circular=True), its serialisation raises ValueError("Circular reference detected"),
+    # which the failure path logs as its own failure; the caller's exception comes back untouched.
+    error = ConnectionError("dynamodb unreachable")
+
+    def fail() -> None:
+        with failure_path(paths.AUDIT_TRAIL_PERSIST) as fp:
+            span = fp._span
+            assert span is not None and span.recording
+            span.add_metadata("user", "loop", cycle())
+            raise error
+
+    with pytest.raises(ConnectionError) as caught:
+        fail()
+    assert caught.value is error
+    assert error.__context__ is None and error.__cause__ is None
+    assert "closing its subsegment failed (ValueError: Circular reference detected)" in caplog.text
+    assert "RecursionError" not in caplog.text
+    assert native.documents() == []  # nothing half-written was sent
+    [metric] = emf_lines(capsys.readouterr().out)  # the metric line first: never lost
+    assert metric[paths.AUDIT_TRAIL_PERSIST.metric] == 1

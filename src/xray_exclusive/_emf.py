@@ -23,6 +23,7 @@ The structure follows CloudWatch's EMF specification::
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from collections.abc import Mapping
@@ -65,6 +66,8 @@ _dimension_cache: tuple[object, str] = (None, "")
 # Used only to notice that a variable did not change since last time.
 _ENVIRON = BYTES_ENVIRON
 _metrics_disabled: tuple[object, bool] = (None, False)
+# POWERTOOLS_METRICS_NAMESPACE's raw value when last validated, and the namespace it gave.
+_namespace_cache: tuple[object, str] = (None, DEFAULT_NAMESPACE)
 
 
 def _lambda_dimension() -> str:
@@ -87,6 +90,25 @@ def _lambda_dimension() -> str:
 def _namespace(path: FailurePath) -> str:
     if path.namespace is not None:
         return path.namespace
+    return _env_namespace()
+
+
+def _env_namespace() -> str:
+    """``POWERTOOLS_METRICS_NAMESPACE`` if CloudWatch accepts it, else the default.
+
+    Read at every failure, but validated only when its raw value changed since the last failure, so
+    an invalid value is warned about once each time it is set, not at every failure.
+    """
+    global _namespace_cache
+    raw: object = (
+        _ENVIRON.get(b"POWERTOOLS_METRICS_NAMESPACE")
+        if _ENVIRON is not None
+        else os.environ.get("POWERTOOLS_METRICS_NAMESPACE")
+    )
+    cached_raw, namespace = _namespace_cache
+    if raw == cached_raw:
+        return namespace
+    namespace = DEFAULT_NAMESPACE
     env = _env.POWERTOOLS_METRICS_NAMESPACE.get()
     if env is not None:
         try:
@@ -94,8 +116,9 @@ def _namespace(path: FailurePath) -> str:
         except ValueError as exc:
             _logger.warning("Ignoring POWERTOOLS_METRICS_NAMESPACE: %s; using %s.", exc, DEFAULT_NAMESPACE)
         else:
-            return env
-    return DEFAULT_NAMESPACE
+            namespace = env
+    _namespace_cache = (raw, namespace)
+    return namespace
 
 
 def _directive(namespace: str, name: str, unit: str, dimensions: tuple[str, ...]) -> dict[str, object]:

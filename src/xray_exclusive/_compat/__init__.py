@@ -17,7 +17,8 @@ dependency, at both ends of the supported range (``nox -s compat``), and
   without its ``__init__`` into an entity's ``cause``, and the failure path's fast lane
   (a ``Subsegment`` built without its constructor, its annotation and metadata dicts,
   its ``serialize()`` text handed to ``UDPEmitter._send_data``).
-* :mod:`._compat.cpython`: CPython's ``os.environ._data`` and ``encodekey``.
+* :mod:`._compat.cpython`: CPython's ``os.environ._data`` and ``encodekey``, and ``json``'s C encoder
+  (``json.encoder.c_make_encoder``), built once for both X-Ray backends.
 
 Importing any of these modules imports no dependency: each reads ``sys.modules`` or imports
 inside the function that needs it (cold start, ``tests/test_package.py``).

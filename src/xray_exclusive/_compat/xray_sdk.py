@@ -373,6 +373,8 @@ _emitter = _Emitter()
 def _load_emitter() -> _Emitter:
     import logging
 
+    from .cpython import json_encoder
+
     state = _emitter
     try:
         from aws_xray_sdk.core.emitters import udp_emitter
@@ -389,48 +391,9 @@ def _load_emitter() -> _Emitter:
             "each subsegment is serialised and sent by the emitter's send_entity (slower, the same datagram)",
         )
     state.logger = logging.getLogger(_EMITTER_MODULE)
-    state.encode = _json_encoder()
+    state.encode = json_encoder()  # json.dumps(document, default=str), as Entity.serialize() calls it
     state.ready = True
     return state
-
-
-def _json_encoder() -> Any:
-    """``json.dumps(document, default=str)`` (what ``Entity.serialize()`` calls), its encoder made once.
-
-    ``json.dumps`` makes a ``JSONEncoder`` and, in it, CPython's C encoder on every call; this
-    makes the C encoder (``json.encoder.c_make_encoder``, with ``json.dumps``' settings) once,
-    without the check for circular references (a segment document has none; a cycle would
-    end in ``RecursionError``, which :func:`send_subsegment` hands to the SDK's own path).
-    Checked once against ``json.dumps`` on a probe document; where the C encoder is missing
-    or writes otherwise, a ``JSONEncoder(default=str).encode`` made once (the same text).
-    """
-    import json
-
-    fallback = json.JSONEncoder(default=str).encode
-    make = getattr(json.encoder, "c_make_encoder", None)
-    if make is None:
-        return fallback
-    probe = {
-        "s": 'é"\n✓\x00',
-        "f": [1795986122.5561094, 1e300, float("nan"), float("-inf")],
-        "i": [-3, 2**64],
-        "b": [True, False, None],
-        "d": {"k": {}, "l": []},
-        "o": object,  # not JSON: written by default=str
-    }
-    try:  # json.dumps' settings: markers, default, encoder, indent, separators, sort_keys, skipkeys, NaN
-        c_encoder = make(
-            None, str, json.encoder.encode_basestring_ascii, None, ": ", ", ", False, False, True
-        )
-
-        def encode(document: Any) -> str:
-            return "".join(c_encoder(document, 0))
-
-        if encode(probe) == json.dumps(probe, default=str):
-            return encode
-    except Exception:
-        pass
-    return fallback
 
 
 def serialize_subsegment(entity: Any) -> str | None:

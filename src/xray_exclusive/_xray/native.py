@@ -8,7 +8,8 @@ byte for byte, ids and times aside): ``id``, ``name``, ``start_time``,
 ``metadata``, ``cause`` (``working_directory`` and ``exceptions``),
 ``trace_id``, ``type: "subsegment"``, ``namespace``, the ``fault``/``error``/
 ``throttle`` flags and ``end_time``; empty sections are left out as the SDK
-leaves them out. Serialised as the SDK does (``json.dumps``, ASCII-escaped),
+leaves them out. Serialised as the SDK does (``json.dumps(document, default=str)``'s
+text, ASCII-escaped, from the C encoder ``_compat/cpython.py``'s ``json_encoder`` makes once),
 so the library's 64 KB budgets hold for both.
 
 Parentage is context-local (:mod:`._parent`): correct for threads and asyncio
@@ -22,13 +23,13 @@ Example:
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from .._backend import INERT, Span
+from .._compat.cpython import json_encoder
 from .._http_block import http_fields, status_flags
 from ..bounded import AnnotationValue, Frame, JSONValue, working_directory
 from . import _daemon
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
 
 __all__ = ["NativeBackend"]
 
+_encode = json_encoder()  # json.dumps(document, default=str), its encoder made once
 _ID_POOL = 512  # bytes of randomness drawn at once: os.urandom costs a system call (~5 µs) per call
 
 
@@ -190,7 +192,7 @@ class _NativeSpan:
         """Close and send (once)."""
         if self.closed:
             return
-        _daemon.send(json.dumps(self.document(time.time()), default=str))
+        _daemon.send(_encode(self.document(time.time())))
         self.closed = True  # after sending: interrupted (RecursionError), the retry sends it again
 
 
