@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 import threading
 from typing import Any
 from unittest import mock
@@ -514,6 +515,51 @@ def test_a_failing_tracing_call_never_masks_the_exception(
     assert "recording the exception failed (RuntimeError: sdk broke)" in caplog.text
     assert emf_lines(capsys.readouterr().out)[0]["CircuitBreakerPersistenceFailure"] == 1
     assert "fault" not in xray.one("circuit_breaker_load")  # still sent, closed
+
+
+@pytest.mark.parametrize("error_type", [ValueError, RecursionError])
+def test_recording_that_hits_the_recursion_limit_even_with_borrowed_depth_still_closes_and_counts(
+    xray: XRayDaemon,
+    error_type: type[Exception],
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Recording raises RecursionError every time (fault injected): one warning, nothing else lost.
+
+    The subsegment is still closed and sent, the metric line still written, the depth lent to the
+    exit given back, and the caller gets its own exception back, a RecursionError of its own too.
+    """
+    limit = sys.getrecursionlimit()
+    error = error_type("the caller's own")
+    no_stack = RecursionError("no stack left, even borrowed")
+    with mock.patch("xray_exclusive._failure_context.record_failure", side_effect=no_stack) as broken:
+        assert raise_in(paths.CIRCUIT_BREAKER_LOAD, error) is error
+    assert error.__context__ is None  # nothing of ours chained to it
+    document = xray.one("circuit_breaker_load")  # closed: sent to the daemon
+    assert "end_time" in document and not document.get("in_progress")
+    assert [line["CircuitBreakerPersistenceFailure"] for line in emf_lines(capsys.readouterr().out)] == [1]
+    # Tried again with borrowed depth; the caller's own RecursionError had it lent before the first try.
+    assert broken.call_count == (1 if error_type is RecursionError else 2)
+    assert sys.getrecursionlimit() == limit
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert warnings == [
+        "Subsegment 'circuit_breaker_load': recording the exception failed (RecursionError: no stack left, "
+        "even borrowed); the caller's code and exception are unaffected."
+    ]
+
+
+def test_a_metric_step_that_hits_the_recursion_limit_twice_still_records_and_closes(
+    xray: XRayDaemon, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The steps after a failed one still run: the metric step (fault injected) fails, the record does not."""
+    no_stack = RecursionError("no stack left, even borrowed")
+    with mock.patch("xray_exclusive._emf.emit_failure", side_effect=no_stack) as broken:
+        assert raise_in(paths.CIRCUIT_BREAKER_LOAD, SERVER_ERROR) is SERVER_ERROR
+    document = xray.one("circuit_breaker_load")
+    assert document["fault"] is True
+    assert document["cause"]["exceptions"][0]["type"] == "ClientError"
+    assert broken.call_count == 2
+    assert "writing the metric failed (RecursionError: no stack left, even borrowed)" in caplog.text
 
 
 def test_a_failing_metric_sink_never_masks_the_exception(xray: XRayDaemon, caplog: Any) -> None:

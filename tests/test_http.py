@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import logging
+import sys
 import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from unittest import mock
 
 import pytest
 from hypothesis import given
@@ -164,3 +167,55 @@ def test_odd_status_is_dropped_with_a_reason(xray: XRayDaemon, caplog: pytest.Lo
         call.status(99)
     assert call.response_status is None
     assert caplog.text.count("not an HTTP status code") == 3
+
+
+@pytest.mark.parametrize("error_type", [ConnectionRefusedError, RecursionError])
+def test_recording_that_hits_the_recursion_limit_even_with_borrowed_depth_still_closes(
+    xray: XRayDaemon, caplog: pytest.LogCaptureFixture, error_type: type[Exception]
+) -> None:
+    """Recording raises RecursionError every time (fault injected): one warning, the subsegment still sent.
+
+    Before the shared guard, that RecursionError left the subsegment open (never sent to X-Ray).
+    """
+    limit = sys.getrecursionlimit()
+    error = error_type("the caller's own")
+    no_stack = RecursionError("no stack left, even borrowed")
+    url = "https://api.sendgrid.com/v3/mail/send"
+    with (
+        mock.patch("xray_exclusive.http.record_cause", side_effect=no_stack) as broken,
+        pytest.raises(error_type) as raised,
+        http_subsegment("sendgrid", method="POST", url=url),
+    ):
+        raise error
+    assert raised.value is error and error.__context__ is None
+    sub = xray.one("sendgrid")
+    assert "end_time" in sub and not sub.get("in_progress")
+    assert broken.call_count == (1 if error_type is RecursionError else 2)
+    assert sys.getrecursionlimit() == limit
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert warnings == [
+        "Subsegment 'sendgrid': recording the call failed (RecursionError: no stack left, even borrowed); "
+        "the caller's code and exception are unaffected."
+    ]
+
+
+def test_a_close_that_hits_the_recursion_limit_once_is_tried_again(xray: XRayDaemon) -> None:
+    from xray_exclusive._backend import get_default_backend
+
+    backend = get_default_backend()
+    real_close = backend.close
+    calls: list[object] = []
+
+    def close_at_the_limit(span: Any) -> None:
+        calls.append(span)
+        if len(calls) == 1:
+            raise RecursionError("maximum recursion depth exceeded")
+        real_close(span)
+
+    with (
+        mock.patch.object(type(backend), "close", side_effect=close_at_the_limit),
+        http_subsegment("sendgrid", method="GET", url="https://api.sendgrid.com/v3/x") as call,
+    ):
+        call.status(200)
+    assert len(calls) == 2 and calls[0] is calls[1]
+    assert "end_time" in xray.one("sendgrid")

@@ -2,8 +2,10 @@
 
 The order that makes a failure path safe lives here: the metric line first
 (nothing can lose it), then the record on the span (``_recording.py``), then
-the close; each step guarded, resumable after a ``RecursionError`` with depth
-borrowed from ``_headroom``. The public names are in ``xray_exclusive.failure``.
+the close; the steps run through the shared guard (``_guard.py``, the one the
+streaming tracer uses too): a step that fails, even after a ``RecursionError``
+retried with depth borrowed from ``_headroom``, is one logged warning and the
+next step still runs. The public names are in ``xray_exclusive.failure``.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any, ParamSpec, TypeVar
 from . import _emf
 from ._backend import Span, TracingBackend, get_default_backend
 from ._classification import FAULT, Classification, classify
+from ._guard import Step, StepRunner
 from ._headroom import LENDER, Headroom
 from ._recording import METADATA_NAMESPACE, admit_all, ours_failed, record_failure
 from .bounded import LazyLogger, SubsegmentBudget, truncate_message
@@ -32,6 +35,12 @@ R = TypeVar("R")
 
 _FAIL = Classification(True, False, False)  # what fail() marks: error
 _DEFAULT_SINK = _emf.StdoutSink()
+
+# What each step of the exit does, as the one warning of a failed step names it.
+_WRITING, _RECORDING, _CLOSING = "writing the metric", "recording the exception", "closing its subsegment"
+
+# The shared guard, with the "Subsegment ..." log line; at the limit itself, __exit__ lends for it.
+_run_steps = StepRunner(ours_failed, hand_back=True).run
 
 
 def _valid_count(count: object) -> int | float:
@@ -59,7 +68,7 @@ class FailurePathContext:
         ...         fp.fail("unprocessed items after retries", count=len(unprocessed))
     """
 
-    __slots__ = ("_annotations", "_backend", "_budget", "_sink", "_span", "_stage", "failures", "path")
+    __slots__ = ("_annotations", "_backend", "_budget", "_exc", "_sink", "_span", "failures", "path")
 
     def __init__(
         self,
@@ -74,7 +83,7 @@ class FailurePathContext:
         self._sink = sink
         self._span: Span | None = None
         self._budget: SubsegmentBudget | None = None
-        self._stage = 0
+        self._exc: BaseException | None = None
         self.failures = 0
         """How many failures this block recorded (exceptions and ``fail()`` calls)."""
 
@@ -90,7 +99,6 @@ class FailurePathContext:
         return self
 
     def _enter(self) -> None:
-        self._stage = 0
         budget = self._budget = SubsegmentBudget()
         # Validated before anything is opened: a bad annotation can never leave a subsegment open.
         annotations = self._annotations
@@ -106,58 +114,53 @@ class FailurePathContext:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        # A RecursionError of the caller leaves no stack to record it with, and our own work can hit
-        # the limit too: then borrow some depth (statements only, no call, so this works at the limit
-        # itself), finish what is left (_exit resumes), and give the depth back as soon as possible.
-        # Inline on purpose, not a Headroom.borrow() method: a call of ours here, at the limit, would
-        # raise RecursionError again before it could lend anything (streaming/_guard.py does the same).
-        headroom, borrowed = LENDER, False
-        for attempt in (0, 1):
+        # Our steps run through the shared guard (_guard.py): each once, in order; a failure is one
+        # warning and the next step still runs; a RecursionError (the caller's, or ours at the stack's
+        # limit) borrows depth from _headroom and the step is tried again.
+        if exc is None or not isinstance(exc, Exception):  # the common path: no guard
             try:
-                if (attempt or exc_type is RecursionError) and not borrowed:
-                    if headroom.users == 0 and not headroom.pending:
-                        headroom.base = sys.getrecursionlimit()
-                    headroom.users += 1
-                    borrowed = True
-                    sys.setrecursionlimit(headroom.base + Headroom.HEADROOM)
-                    headroom.pending = True
-                self._exit(exc)
-                break
-            except Exception as ours:
-                if attempt:
-                    ours_failed("closing its subsegment", self.path.name, ours)
-        if borrowed:
-            headroom.users -= 1
-        if headroom.pending:
-            headroom.restore()
+                self._close()
+                if LENDER.pending:  # depth an earlier exit could not give back yet
+                    LENDER.restore()
+                return
+            except RecursionError:  # no stack left to close it: again, through the guard
+                steps = _CLOSE
+        else:
+            self.failures += 1
+            self._exc = exc  # for _record_exception; dropped below (no cycle through the traceback)
+            steps = _FAILURE
+        try:
+            _run_steps(self.path.name, exc, steps, self)
+        except RecursionError:
+            # The guard could not lend depth from its own frame, or could not even be entered: lend it
+            # from here, one frame up, in statements and C calls only (a call of ours would be refused
+            # too), and let the guard run the steps and give the depth back.
+            lender = LENDER
+            try:  # the C calls first: a refused one changes nothing
+                base = lender.base if lender.users or lender.pending else sys.getrecursionlimit()
+                sys.setrecursionlimit(base + Headroom.HEADROOM)
+            except RecursionError:  # no depth to lend even here: the caller's exception goes on
+                return
+            lender.base, lender.pending = base, True
+            lender.users += 1
+            _run_steps(self.path.name, exc, steps, self, lent=True)
+        finally:
+            self._exc = None
 
-    def _exit(self, exc: BaseException | None) -> None:
-        """Metric, then record, then close; resumable from the step a ``RecursionError`` interrupted."""
-        failed = exc is not None and isinstance(exc, Exception)
-        if self._stage == 0:
-            if failed:
-                self.failures += 1
-                _emf.emit_failure(self.path, 1, self._sink or _DEFAULT_SINK)  # first: nothing can lose it
-            self._stage = 1
-        if self._stage == 1:
-            if failed:
-                self._record_exception(exc)  # type: ignore[arg-type]
-            self._stage = 2
-        if self._stage == 2:
-            self._close()
-            self._stage = 3
+    def _write_metric(self) -> None:
+        _emf.emit_failure(self.path, 1, self._sink or _DEFAULT_SINK)
 
-    def _record_exception(self, exc: BaseException) -> None:
-        span = self._span
-        if span is None or not span.recording:
+    def _record_exception(self) -> None:
+        span, exc = self._span, self._exc
+        if span is None or exc is None or not span.recording:
             return
         try:
             classification = classify(exc, self.path.mark) or FAULT
             record_failure(span, self._get_budget(), self.path, classification, exc, None)
         except RecursionError:
-            raise  # __exit__ retries with more stack
+            raise  # the guard tries again with more stack
         except Exception as ours:
-            ours_failed("recording the exception", self.path.name, ours)
+            ours_failed(_RECORDING, self.path.name, ours)
 
     def _close(self) -> None:
         span, backend = self._span, self._backend
@@ -167,10 +170,10 @@ class FailurePathContext:
         try:
             backend.close(span)
         except RecursionError:
-            self._span = span  # __exit__ retries with more stack
+            self._span = span  # the guard tries again with more stack
             raise
         except Exception as ours:
-            ours_failed("closing its subsegment", self.path.name, ours)
+            ours_failed(_CLOSING, self.path.name, ours)
 
     # -- decorator ----------------------------------------------------------------------
     def __call__(self, func: Callable[P, R]) -> Callable[P, R]:
@@ -275,6 +278,14 @@ class FailurePathContext:
             budget = self._budget = SubsegmentBudget()
         return budget
 
+
+# The steps of an exit, each called with the handle (built once: nothing to build per exit).
+_FAILURE: tuple[Step, ...] = (  # the metric first: nothing can lose it
+    (_WRITING, FailurePathContext._write_metric),
+    (_RECORDING, FailurePathContext._record_exception),
+    (_CLOSING, FailurePathContext._close),
+)
+_CLOSE: tuple[Step, ...] = ((_CLOSING, FailurePathContext._close),)
 
 _CO_GENERATOR, _CO_COROUTINE, _CO_ASYNC_GENERATOR = 0x20, 0x80, 0x200  # inspect.CO_*, without inspect
 

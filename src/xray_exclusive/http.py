@@ -25,6 +25,7 @@ from types import TracebackType
 
 from ._backend import Span, TracingBackend, get_default_backend
 from ._classification import as_status, classify
+from ._guard import Step, StepRunner
 from ._http_block import status_classification
 from ._recording import admit_all, exception_type_name, ours_failed, record_cause
 from .bounded import NAME_LIMIT, LazyLogger, SubsegmentBudget, bounded_stack, truncate_message
@@ -86,7 +87,9 @@ class HttpSubsegment:
         200
     """
 
-    __slots__ = ("_annotations", "_backend", "_budget", "_span", "method", "name", "response_status", "url")
+    __slots__ = (
+        "_annotations", "_backend", "_budget", "_exc", "_span", "method", "name", "response_status", "url",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -103,6 +106,7 @@ class HttpSubsegment:
         self._backend = backend
         self._span: Span | None = None
         self._budget: SubsegmentBudget | None = None
+        self._exc: BaseException | None = None
         self.response_status: int | None = None
         """The HTTP status recorded, from :meth:`status` or from the exception."""
 
@@ -162,17 +166,17 @@ class HttpSubsegment:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        # Through the shared guard (_guard.py), as failure_path's exit: each step once, a failure one
+        # warning and the next step still runs; a RecursionError (the caller's, or ours at the stack's
+        # limit) borrows depth and the step is tried again, so the subsegment is still closed.
+        self._exc = exc
         try:
-            self._record(exc)
-        except Exception as ours:
-            ours_failed("recording the call", self.name, ours)
-        try:
-            self._close()
-        except Exception as ours:
-            ours_failed("closing its subsegment", self.name, ours)
+            _run_steps(self.name, exc, _EXIT, self)
+        finally:
+            self._exc = None
 
-    def _record(self, exc: BaseException | None) -> None:
-        span = self._span
+    def _record(self) -> None:
+        span, exc = self._span, self._exc
         if span is None or not span.recording:
             return
         if exc is not None:
@@ -195,7 +199,20 @@ class HttpSubsegment:
         if span is None or backend is None:
             return
         self._span = None
-        backend.close(span)
+        try:
+            backend.close(span)
+        except RecursionError:
+            self._span = span  # the guard tries again with more stack
+            raise
+
+
+# The steps of an exit, each called with the handle (built once), and the guard with the
+# "Subsegment ..." log line of the library's own failures.
+_EXIT: tuple[Step, ...] = (
+    ("recording the call", HttpSubsegment._record),
+    ("closing its subsegment", HttpSubsegment._close),
+)
+_run_steps = StepRunner(ours_failed).run
 
 
 def http_subsegment(
