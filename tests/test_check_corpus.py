@@ -454,3 +454,28 @@ def test_a_correlation_id_read_from_the_trace_header_is_not_a_second_id() -> Non
     report = check([CORPUS / "python_misses"], CheckConfig(root=CORPUS))
     flagged = {(Path(f.path).name, f.line) for f in report.findings if f.code == "XE011"}
     assert flagged == {("correlation_create.py", 9), ("correlation_create.py", 11)}
+
+
+def test_a_note_on_a_variable_shows_its_default_where_the_directory_declares_one() -> None:
+    report = check([CORPUS / "unresolved"], CheckConfig(root=CORPUS))
+    by_line = {n.line: n.message for n in report.notes}
+    assert by_line[10].endswith(
+        'mode = var.tracing_mode (not a literal; the variable\'s default here is "PassThrough")'
+    )
+    assert by_line[35].endswith("allow_headers = var.cors.allow_headers (not a literal)")  # no such variable
+    assert report.findings == []  # shown, never judged
+
+
+@given(
+    default=st.one_of(
+        st.text(alphabet=string.printable, max_size=20).map(json.dumps),
+        st.sampled_from(["true", "false", "0", "-1.5", "null", "[]", "{}"]),
+    )
+)
+@settings(max_examples=50, deadline=None)
+def test_a_variable_default_is_shown_exactly_when_it_is_a_scalar_literal(default: str) -> None:
+    from xray_exclusive.check._run import _variable_default
+
+    text = f'variable "mode" {{\n  default = {default}\n}}\n'
+    shown = _variable_default("aws_lambda_function.f: mode = var.mode", [text])
+    assert shown == (None if default in ("null", "[]", "{}") else default)

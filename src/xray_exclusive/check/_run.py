@@ -268,7 +268,11 @@ def _check(paths: Iterable[Path | str], config: CheckConfig) -> Report:
         relative_of[display] = relative
         report.findings.extend(_keep(source, relative, hits, config))
     if terraform:
-        _judge_terraform(terraform, relative_of, config, report)
+        texts: dict[str, list[str]] = {}  # each directory's .tf texts, for the defaults notes show
+        for _path, relative, _display, kind, text in files:
+            if kind == "terraform" and relative.endswith(".tf"):
+                texts.setdefault(relative.rpartition("/")[0], []).append(text)
+        _judge_terraform(terraform, relative_of, config, report, texts)
     report.findings.sort()
     report.errors.sort()
     report.notes.sort()
@@ -276,9 +280,17 @@ def _check(paths: Iterable[Path | str], config: CheckConfig) -> Report:
 
 
 def _judge_terraform(
-    terraform: list[_terraform.Resource], relative_of: dict[str, str], config: CheckConfig, report: Report
+    terraform: list[_terraform.Resource],
+    relative_of: dict[str, str],
+    config: CheckConfig,
+    report: Report,
+    texts: dict[str, list[str]] | None = None,
 ) -> None:
-    """The Terraform rules, over every directory's resources at once."""
+    """The Terraform rules, over every directory's resources at once.
+
+    A note on ``key = var.NAME`` also shows the variable's literal default, when the directory declares one
+    (``texts``: each directory's ``.tf`` texts): what ``terraform apply`` uses unless it is given a value.
+    """
     from . import _terraform
 
     by_path = {r.source.path: r.source for r in terraform}
@@ -288,8 +300,46 @@ def _judge_terraform(
     for path_name, (codes, line, col, detail) in tf_notes:
         wanted = [c.strip() for c in codes.split(",") if config.enabled(c.strip(), relative_of[path_name])]
         if wanted and not all(by_path[path_name].suppressed(line, c) for c in wanted):
-            message = f"not judged by {', '.join(wanted)}: {detail} (not a literal)"
+            default = _variable_default(
+                detail, (texts or {}).get(relative_of[path_name].rpartition("/")[0], ())
+            )
+            shown = f"; the variable's default here is {default}" if default else ""
+            message = f"not judged by {', '.join(wanted)}: {detail} (not a literal{shown})"
             report.notes.append(Finding(path_name, line, col, "note", "note", message))
+
+
+# A note's value that is a bare variable, and that variable's literal default (one line) in its block.
+_VARIABLE_VALUE = r"= var\.([A-Za-z_][A-Za-z0-9_-]*)\Z"
+_DEFAULT = r'(?m)^[ \t]*default[ \t]*=[ \t]*("(?:[^"\\\n]|\\.)*"|true|false|-?\d+(?:\.\d+)?)[ \t]*$'
+
+
+def _variable_default(detail: str, texts: Iterable[str]) -> str | None:
+    r"""The literal default of the variable a note's value is (``= var.NAME``), from its directory's texts.
+
+    Textual (the pre-filter may have skipped ``variables.tf``): a ``variable "NAME"`` block at column 0
+    whose ``default`` is a string, number or bool literal on one line; ``None`` otherwise.
+
+    Example:
+        >>> tf = 'variable "tracing_mode" {\n  type    = string\n  default = "PassThrough"\n}\n'
+        >>> _variable_default("aws_lambda_function.fn: mode = var.tracing_mode", [tf])
+        '"PassThrough"'
+        >>> _variable_default("aws_lambda_function.fn: mode = var.other", [tf]) is None
+        True
+    """
+    import re
+
+    named = re.search(_VARIABLE_VALUE, detail)
+    if named is None:
+        return None
+    name = named.group(1)
+    for text in texts:
+        if name not in text:
+            continue
+        block = re.search(rf'(?ms)^variable[ \t]+"{re.escape(name)}"[ \t]*\{{(.*?)^\}}', text)
+        if block is not None:
+            value = re.search(_DEFAULT, block.group(1))
+            return value.group(1) if value else None
+    return None
 
 
 def _analyse(
