@@ -479,3 +479,23 @@ def test_a_variable_default_is_shown_exactly_when_it_is_a_scalar_literal(default
     text = f'variable "mode" {{\n  default = {default}\n}}\n'
     shown = _variable_default("aws_lambda_function.f: mode = var.mode", [text])
     assert shown == (None if default in ("null", "[]", "{}") else default)
+
+
+def test_a_configuration_in_a_directory_named_like_a_library_is_still_checked(tmp_path: Path) -> None:
+    """Only the libraries' Python source is skipped: deploy/opentelemetry/collector.yaml is yours."""
+    _write(
+        tmp_path / "deploy" / "opentelemetry",
+        "collector.yaml",
+        (CORPUS / "compose" / "config.yaml").read_text(),
+    )
+    _write(
+        tmp_path / "deploy" / "opentelemetry",
+        "tracing.py",
+        "from aws_xray_sdk.core import xray_recorder\nxray_recorder.begin_subsegment('x')\n",
+    )
+    report = check([tmp_path])
+    assert {(Path(f.path).name, f.code) for f in report.findings} == {
+        ("collector.yaml", "XE050"),
+        ("collector.yaml", "XE052"),
+        ("collector.yaml", "XE054"),
+    }

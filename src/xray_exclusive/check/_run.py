@@ -34,13 +34,12 @@ _SKIP_DIRS = frozenset(
         "dist",
         "site-packages",
         "testdata",  # fixtures by convention (the go tool ignores such directories too): never deployed
-        # The source of the libraries the rules are about (a checkout, or vendored into a deployment
-        # package): it implements what the rules judge in your code, and you cannot change it.
-        "aws_xray_sdk",
-        "aws_lambda_powertools",
-        "opentelemetry",
     }
 )
+# The Python source of the libraries the rules are about (a checkout, or vendored into a deployment
+# package): it implements what the rules judge in your code, and you cannot change it. Only their Python
+# files are skipped: a directory of that name may hold your own configuration (deploy/opentelemetry/).
+_LIBRARY_DIRS = frozenset({"aws_xray_sdk", "aws_lambda_powertools", "opentelemetry"})
 # A collector configuration beside one of these runs as a Compose service: a container, not a Lambda
 # extension.
 _COMPOSE_FILES = frozenset({"docker-compose.yml", "docker-compose.yaml", "compose.yml", "compose.yaml"})
@@ -173,6 +172,7 @@ def discover(paths: Iterable[Path], config: CheckConfig) -> Iterator[Candidate]:
         found: list[tuple[str, Candidate]] = []
         for directory, names, files in os.walk(top):
             sub = directory[len(top) :].strip(os.sep).replace(os.sep, "/")
+            library = bool(sub) and not _LIBRARY_DIRS.isdisjoint(sub.split("/"))
             names[:] = sorted(
                 n
                 for n in names
@@ -183,7 +183,7 @@ def discover(paths: Iterable[Path], config: CheckConfig) -> Iterator[Candidate]:
             )
             for name in files:
                 kind = kind_of(name)
-                if kind is None:
+                if kind is None or (library and kind == "python"):
                     continue
                 inner = _join(sub, name)
                 if excluded and excluded(_join(relative, inner)):
