@@ -427,6 +427,9 @@ def test_a_collector_beside_a_compose_file_is_a_container_not_a_lambda_extension
     assert check([tmp_path]).findings == []
     declared = CheckConfig(root=tmp_path, streaming=("config.yaml",))  # declared a Lambda's: still judged
     assert {f.code for f in check([tmp_path], declared).findings} == {"XE050", "XE052", "XE054"}
+    # A Compose file that does not name it (it runs something else) says nothing about this configuration.
+    _write(tmp_path, "docker-compose.yaml", "services:\n  aws:\n    image: localstack/localstack\n")
+    assert {f.code for f in check([tmp_path]).findings} == {"XE050", "XE052", "XE054"}
 
 
 @pytest.mark.parametrize(
@@ -499,3 +502,25 @@ def test_a_configuration_in_a_directory_named_like_a_library_is_still_checked(tm
         ("collector.yaml", "XE052"),
         ("collector.yaml", "XE054"),
     }
+
+
+@pytest.mark.parametrize(
+    ("path", "flagged"),
+    [
+        ('headers."x-amzn-trace-id"', False),
+        ('request.headers."X-Amzn-Trace-Id"', False),
+        ('headers."x-amzn-trace-id" || requestContext.requestId', True),  # falls back to a second ID
+        ('headers."x-request-id-not-x-amzn-trace-id"', True),
+        ("requestContext.requestId", True),
+    ],
+)
+def test_only_a_path_ending_at_the_trace_header_is_the_trace_id(
+    tmp_path: Path, path: str, flagged: bool
+) -> None:
+    source = (
+        "from aws_lambda_powertools import Logger\n\nlogger = Logger()\n\n\n"
+        f"@logger.inject_lambda_context(correlation_id_path={path!r})\n"
+        "def handler(event, context):\n    return {}\n"
+    )
+    _write(tmp_path, "app.py", source)
+    assert [f.code for f in check([tmp_path]).findings] == (["XE011"] if flagged else [])

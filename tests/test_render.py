@@ -610,3 +610,17 @@ def test_a_custom_metrics_namespace_is_checked(tmp_path: Path) -> None:
     table = {**GOOD, "custom_metrics": [{"name": "Depth", "namespace": "Shop Orders", "threshold": 1}]}
     with pytest.raises(FleetError, match=r"custom_metrics\[0\]\.namespace: namespace 'Shop Orders' has"):
         parse_fleet(table)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"billing_thresholds": (math.inf,)}, "billing_thresholds must be a list of positive amounts"),
+        ({"billing_thresholds": (True,)}, "billing_thresholds must be a list of positive amounts"),
+        ({"billing_thresholds": ()}, "billing_thresholds must be a list of positive amounts"),
+        ({"canary_namespace": "bad ns"}, "canary_namespace: namespace 'bad ns' has"),
+    ],
+)
+def test_a_fleet_built_in_python_is_checked_as_a_file_is(options: dict[str, Any], message: str) -> None:
+    with pytest.raises(FleetError, match=message):
+        Fleet("prod", TOPIC, (FleetFunction("f", 30),), **options)

@@ -109,7 +109,11 @@ def _env_namespace() -> str:
     if raw == cached_raw:
         return namespace
     namespace = DEFAULT_NAMESPACE
-    env = _env.POWERTOOLS_METRICS_NAMESPACE.get()
+    # The value just read is the one validated and cached (not a second read another thread could change).
+    value = os.fsdecode(raw) if isinstance(raw, bytes) else raw
+    env = _env.POWERTOOLS_METRICS_NAMESPACE.get(
+        {} if not isinstance(value, str) else {"POWERTOOLS_METRICS_NAMESPACE": value}
+    )
     if env is not None:
         try:
             _cw_names.check_namespace(env)

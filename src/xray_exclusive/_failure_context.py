@@ -135,14 +135,22 @@ class FailurePathContext:
             # The guard could not lend depth from its own frame, or could not even be entered: lend it
             # from here, one frame up, in statements and C calls only (a call of ours would be refused
             # too), and let the guard run the steps and give the depth back.
-            lender = LENDER
-            try:  # the C calls first: a refused one changes nothing
-                base = lender.base if lender.users or lender.pending else sys.getrecursionlimit()
+            lender, claimed = LENDER, False
+            try:  # claimed before the limit rises, as in _guard.py (threads share the limit)
+                limit = sys.getrecursionlimit()
+                if lender.users or lender.pending or limit == lender.base + Headroom.HEADROOM:
+                    base = lender.base
+                else:
+                    base = limit
+                lender.users += 1
+                claimed = True
+                lender.base = base
                 sys.setrecursionlimit(base + Headroom.HEADROOM)
             except RecursionError:  # no depth to lend even here: the caller's exception goes on
+                if claimed:
+                    lender.users -= 1
                 return
-            lender.base, lender.pending = base, True
-            lender.users += 1
+            lender.pending = True
             _run_steps(self.path.name, exc, steps, self, lent=True)
         finally:
             self._exc = None

@@ -1,14 +1,14 @@
 """Never mask, never lose: the library's own cleanup, run as steps that can only log.
 
-``failure_path``'s exit (``_failure_context.py``) and the streaming tracer (``streaming/_guard.py``)
-run their metric, recording, ending and flushing through a :class:`StepRunner`: each step runs once, in
-order; a step that fails is one logged warning and the next step still runs (the subsegment or span is
-still closed, the metric still written). A ``RecursionError``, the caller's or one our work meets at the
-stack's limit, borrows depth from the one lender (``_headroom.py``) and the step is tried again once;
-the limit is given back as soon as the stack allows. Where even lending is refused (at the limit itself)
-before any step ran, a caller one frame up can have the steps back and lend from there
-(:attr:`StepRunner.hand_back`, as ``failure_path``'s exit does); otherwise the steps go on without the
-depth. Never a loop: each step is called at most twice.
+``failure_path``'s and ``http_subsegment``'s exits (``_failure_context.py``, ``http.py``) and the streaming
+tracer (``streaming/_guard.py``) run their metric, recording, ending and flushing through a
+:class:`StepRunner`: each step runs once, in order; a step that fails is one logged warning and the next
+step still runs (the subsegment or span is still closed, the metric still written). A ``RecursionError``,
+the caller's or one our work meets at the stack's limit, borrows depth from the one lender
+(``_headroom.py``) and the step is tried again once; the limit is given back as soon as the stack allows.
+Where even lending is refused (at the limit itself) before any step ran, a caller one frame up can have the
+steps back and lend from there (:attr:`StepRunner.hand_back`, as ``failure_path``'s exit does); otherwise
+the steps go on without the depth. Never a loop: each step is called at most twice.
 
 Each user holds its runner's bound :meth:`StepRunner.run` (a bound method costs no stack frame more than
 a function, where a wrapper or a ``functools.partial`` would cost one, at the limit itself) and gives
@@ -79,18 +79,28 @@ class StepRunner:
         try:
             while i < n:
                 if wanted and not borrowed:
-                    try:  # the C calls first: a refused one changes nothing
-                        base = (
-                            headroom.base if headroom.users or headroom.pending else sys.getrecursionlimit()
-                        )
+                    # Threads share the limit: read it, then claim (users) before raising it, so a thread
+                    # that sees the raised limit sees the claim too and keeps the true base. A limit that
+                    # is exactly a lent one (read just before its borrower gave it back) is not a base.
+                    claimed = False
+                    try:
+                        limit = sys.getrecursionlimit()
+                        if headroom.users or headroom.pending or limit == headroom.base + Headroom.HEADROOM:
+                            base = headroom.base
+                        else:
+                            base = limit
+                        headroom.users += 1
+                        claimed = True
+                        headroom.base = base
                         sys.setrecursionlimit(base + Headroom.HEADROOM)
                     except RecursionError:
+                        if claimed:
+                            headroom.users -= 1
                         if i == 0 and self.hand_back:
                             raise  # nothing done yet: the caller lends from one frame up and calls again
                         refused, wanted = True, False  # no depth to lend from here: on without it
                     else:
-                        headroom.base, headroom.pending, borrowed = base, True, True
-                        headroom.users += 1
+                        headroom.pending, borrowed = True, True
                 try:
                     if target is None:
                         steps[i][1]()

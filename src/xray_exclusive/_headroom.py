@@ -1,8 +1,10 @@
 """Extra recursion depth, lent to the library's own cleanup when the caller's recursion used it all up.
 
-``failure_path`` and the streaming tracer share one lender, so that depth lent by one is given back by
-whichever exits last. Borrowing is written inline at each user (statements and one C call only): a
-function call of ours at the recursion limit would raise again.
+``failure_path``, ``http_subsegment`` and the streaming tracer share one lender, through the shared guard
+(``_guard.py``), so that depth lent by one is given back by whichever exits last. Borrowing is written
+inline (statements and C calls only, in the guard and once in ``failure_path``'s exit): a function call of
+ours at the recursion limit would raise again. A borrower claims (``users``) before it raises the limit,
+so a thread that sees the raised limit also sees the claim and keeps the true ``base``.
 """
 
 from __future__ import annotations

@@ -154,8 +154,8 @@ RULES = (
         rationale="A second ID that X-Ray does not index forces operators out of X-Ray to correlate. "
         "Setting one is flagged: a generated ID, logger.set_correlation_id(), and "
         "correlation_id_path=... (a request ID or an event's id), unless the path reads the X-Ray trace "
-        "header (x-amzn-trace-id, as Powertools' APPSYNC_RESOLVER and APPLICATION_LOAD_BALANCER "
-        "paths do). Code that only reads a correlation ID back is not flagged.",
+        "header (x-amzn-trace-id, as Powertools' APPSYNC_RESOLVER, APPLICATION_LOAD_BALANCER and "
+        "VPC_LATTICE paths do). Code that only reads a correlation ID back is not flagged.",
         filename="handler.py",
     ),
     Rule(
@@ -239,6 +239,8 @@ _PATCHERS = frozenset({"patch_all", "patch"})
 _CREATES_ID = frozenset({"generate_correlation_id", "set_correlation_id"})
 # Powertools' correlation paths that read the x-amzn-trace-id header (logging/correlation_paths.py)
 _TRACE_HEADER_PATHS = frozenset({"APPSYNC_RESOLVER", "APPLICATION_LOAD_BALANCER", "VPC_LATTICE"})
+# A literal path that ends at that header, as `headers."x-amzn-trace-id"` (nothing after it, no `||`)
+_TRACE_HEADER_PATH = r'(?i)\A(?:[\w."-]+\.)?(?:"x-amzn-trace-id"|x_amzn_trace_id)\s*\Z'
 _ID_FACTORIES = ("uuid.uuid1", "uuid.uuid4", "secrets.token_hex", "secrets.token_urlsafe", "ulid.")
 _OTLP_EXPORTERS = frozenset({"OTLPSpanExporter"})
 _LEGACY_LOGGERS = frozenset({"latency_logger", "cache_logger"})
@@ -776,7 +778,8 @@ class _Analyser:
     def _trace_header(self, value: ast.expr) -> bool:
         """A correlation ID path that reads the X-Ray trace header: the trace ID itself, not a second ID."""
         if isinstance(value, ast.Constant) and isinstance(value.value, str):
-            return "x-amzn-trace-id" in value.value.lower()
+            # the header itself, last (a JMESPath `a || b` falls back to another ID)
+            return re.search(_TRACE_HEADER_PATH, value.value) is not None
         owner, _, constant = self.qualify(value).rpartition(".")
         return owner.endswith("correlation_paths") and constant in _TRACE_HEADER_PATHS
 

@@ -40,8 +40,8 @@ _SKIP_DIRS = frozenset(
 # package): it implements what the rules judge in your code, and you cannot change it. Only their Python
 # files are skipped: a directory of that name may hold your own configuration (deploy/opentelemetry/).
 _LIBRARY_DIRS = frozenset({"aws_xray_sdk", "aws_lambda_powertools", "opentelemetry"})
-# A collector configuration beside one of these runs as a Compose service: a container, not a Lambda
-# extension.
+# A collector configuration that one of these beside it names (mounts) runs as a Compose service: a
+# container, not a Lambda extension.
 _COMPOSE_FILES = frozenset({"docker-compose.yml", "docker-compose.yaml", "compose.yml", "compose.yaml"})
 _MISSING = {
     "collector": "pyyaml is not installed: pip install 'xray-exclusive[check]'",
@@ -235,16 +235,15 @@ def _check(paths: Iterable[Path | str], config: CheckConfig) -> Report:
             continue
         files.append((candidate.path, candidate.relative, candidate.display, candidate.kind, text))
     streaming = streaming_modules([(rel, text) for _, rel, _, kind, text in files if kind == "python"])
-    composed = {
-        relative.rpartition("/")[0]
-        for _, relative, _, kind, _ in files
-        if kind == "collector" and relative.rpartition("/")[2].lower() in _COMPOSE_FILES
-    }
+    composed: dict[str, list[str]] = {}  # each directory's Compose files
+    for _, relative, _, kind, text in files:
+        if kind == "collector" and relative.rpartition("/")[2].lower() in _COMPOSE_FILES:
+            composed.setdefault(relative.rpartition("/")[0], []).append(text)
     terraform: list[_terraform.Resource] = []
     relative_of: dict[str, str] = {}
     for _path, relative, display, kind, text in files:
         source = SourceFile(display, text, streaming=relative in streaming or config.is_streaming(relative))
-        if kind == "collector" and not source.streaming and relative.rpartition("/")[0] in composed:
+        if kind == "collector" and not source.streaming and _run_by_compose(relative, composed):
             continue  # a collector run by Compose (a configuration declared streaming is still checked)
         try:
             hits = _analyse(source, kind, relative, terraform)
@@ -311,6 +310,18 @@ def _judge_terraform(
 # A note's value that is a bare variable, and that variable's literal default (one line) in its block.
 _VARIABLE_VALUE = r"= var\.([A-Za-z_][A-Za-z0-9_-]*)\Z"
 _DEFAULT = r'(?m)^[ \t]*default[ \t]*=[ \t]*("(?:[^"\\\n]|\\.)*"|true|false|-?\d+(?:\.\d+)?)[ \t]*$'
+
+
+def _run_by_compose(relative: str, composed: dict[str, list[str]]) -> bool:
+    r"""Whether a Compose file in the same directory names this configuration (mounts it into a service).
+
+    Example:
+        >>> compose = {"docker": ["volumes:\n  - ./config.yaml:/etc/otel.yaml\n"]}
+        >>> _run_by_compose("docker/config.yaml", compose), _run_by_compose("docker/other.yaml", compose)
+        (True, False)
+    """
+    directory, _, name = relative.rpartition("/")
+    return any(name in text for text in composed.get(directory, ()))
 
 
 def _variable_default(detail: str, texts: Iterable[str]) -> str | None:

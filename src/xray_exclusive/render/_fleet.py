@@ -144,6 +144,10 @@ class Fleet:
                     f"function {function.name}: failure path(s) {unknown} not declared; declare each in "
                     f"[[failure_paths]] (declared: {sorted(declared)})"
                 )
+        _namespace(self.canary_namespace, "canary_namespace")
+        amounts = self.billing_thresholds
+        if not amounts or not all(_finite_number(t) and t > 0 for t in amounts):
+            raise FleetError("billing_thresholds must be a list of positive amounts in USD")
 
     @property
     def declared_paths(self) -> dict[str, FleetPath]:
