@@ -477,10 +477,10 @@ def test_a_note_on_a_variable_shows_its_default_where_the_directory_declares_one
 )
 @settings(max_examples=50, deadline=None)
 def test_a_variable_default_is_shown_exactly_when_it_is_a_scalar_literal(default: str) -> None:
-    from xray_exclusive.check._run import _variable_default
+    from xray_exclusive.check._terraform import variable_default
 
     text = f'variable "mode" {{\n  default = {default}\n}}\n'
-    shown = _variable_default("aws_lambda_function.f: mode = var.mode", [text])
+    shown = variable_default("aws_lambda_function.f: mode = var.mode", [text])
     assert shown == (None if default in ("null", "[]", "{}") else default)
 
 

@@ -235,10 +235,16 @@ def _check(paths: Iterable[Path | str], config: CheckConfig) -> Report:
             continue
         files.append((candidate.path, candidate.relative, candidate.display, candidate.kind, text))
     streaming = streaming_modules([(rel, text) for _, rel, _, kind, text in files if kind == "python"])
-    composed: dict[str, list[str]] = {}  # each directory's Compose files
+    # Each directory's Compose files (they say which collector runs as a container) and .tf texts (the
+    # variable defaults a Terraform note shows), in one pass.
+    composed: dict[str, list[str]] = {}
+    tf_texts: dict[str, list[str]] = {}
     for _, relative, _, kind, text in files:
-        if kind == "collector" and relative.rpartition("/")[2].lower() in _COMPOSE_FILES:
-            composed.setdefault(relative.rpartition("/")[0], []).append(text)
+        directory, _, name = relative.rpartition("/")
+        if kind == "collector" and name.lower() in _COMPOSE_FILES:
+            composed.setdefault(directory, []).append(text)
+        elif kind == "terraform" and name.endswith(".tf"):
+            tf_texts.setdefault(directory, []).append(text)
     terraform: list[_terraform.Resource] = []
     relative_of: dict[str, str] = {}
     for _path, relative, display, kind, text in files:
@@ -267,11 +273,7 @@ def _check(paths: Iterable[Path | str], config: CheckConfig) -> Report:
         relative_of[display] = relative
         report.findings.extend(_keep(source, relative, hits, config))
     if terraform:
-        texts: dict[str, list[str]] = {}  # each directory's .tf texts, for the defaults notes show
-        for _path, relative, _display, kind, text in files:
-            if kind == "terraform" and relative.endswith(".tf"):
-                texts.setdefault(relative.rpartition("/")[0], []).append(text)
-        _judge_terraform(terraform, relative_of, config, report, texts)
+        _judge_terraform(terraform, relative_of, config, report, tf_texts)
     report.findings.sort()
     report.errors.sort()
     report.notes.sort()
@@ -283,7 +285,7 @@ def _judge_terraform(
     relative_of: dict[str, str],
     config: CheckConfig,
     report: Report,
-    texts: dict[str, list[str]] | None = None,
+    texts: dict[str, list[str]],
 ) -> None:
     """The Terraform rules, over every directory's resources at once.
 
@@ -299,17 +301,11 @@ def _judge_terraform(
     for path_name, (codes, line, col, detail) in tf_notes:
         wanted = [c.strip() for c in codes.split(",") if config.enabled(c.strip(), relative_of[path_name])]
         if wanted and not all(by_path[path_name].suppressed(line, c) for c in wanted):
-            default = _variable_default(
-                detail, (texts or {}).get(relative_of[path_name].rpartition("/")[0], ())
-            )
+            directory = relative_of[path_name].rpartition("/")[0]
+            default = _terraform.variable_default(detail, texts.get(directory, ()))
             shown = f"; the variable's default here is {default}" if default else ""
             message = f"not judged by {', '.join(wanted)}: {detail} (not a literal{shown})"
             report.notes.append(Finding(path_name, line, col, "note", "note", message))
-
-
-# A note's value that is a bare variable, and that variable's literal default (one line) in its block.
-_VARIABLE_VALUE = r"= var\.([A-Za-z_][A-Za-z0-9_-]*)\Z"
-_DEFAULT = r'(?m)^[ \t]*default[ \t]*=[ \t]*("(?:[^"\\\n]|\\.)*"|true|false|-?\d+(?:\.\d+)?)[ \t]*$'
 
 
 def _run_by_compose(relative: str, composed: dict[str, list[str]]) -> bool:
@@ -322,35 +318,6 @@ def _run_by_compose(relative: str, composed: dict[str, list[str]]) -> bool:
     """
     directory, _, name = relative.rpartition("/")
     return any(name in text for text in composed.get(directory, ()))
-
-
-def _variable_default(detail: str, texts: Iterable[str]) -> str | None:
-    r"""The literal default of the variable a note's value is (``= var.NAME``), from its directory's texts.
-
-    Textual (the pre-filter may have skipped ``variables.tf``): a ``variable "NAME"`` block at column 0
-    whose ``default`` is a string, number or bool literal on one line; ``None`` otherwise.
-
-    Example:
-        >>> tf = 'variable "tracing_mode" {\n  type    = string\n  default = "PassThrough"\n}\n'
-        >>> _variable_default("aws_lambda_function.fn: mode = var.tracing_mode", [tf])
-        '"PassThrough"'
-        >>> _variable_default("aws_lambda_function.fn: mode = var.other", [tf]) is None
-        True
-    """
-    import re
-
-    named = re.search(_VARIABLE_VALUE, detail)
-    if named is None:
-        return None
-    name = named.group(1)
-    for text in texts:
-        if name not in text:
-            continue
-        block = re.search(rf'(?ms)^variable[ \t]+"{re.escape(name)}"[ \t]*\{{(.*?)^\}}', text)
-        if block is not None:
-            value = re.search(_DEFAULT, block.group(1))
-            return value.group(1) if value else None
-    return None
 
 
 def _analyse(

@@ -765,6 +765,38 @@ class _Stack:
             self.hit(resource, "XE031", expose_key if expose_key in cors.attributes else "", resource.address)
 
 
+# A note's value that is a bare variable, and that variable's literal default (one line) in its block.
+_VARIABLE_VALUE = r"= var\.([A-Za-z_][A-Za-z0-9_-]*)\Z"
+_DEFAULT = r'(?m)^[ \t]*default[ \t]*=[ \t]*("(?:[^"\\\n]|\\.)*"|true|false|-?\d+(?:\.\d+)?)[ \t]*$'
+
+
+def variable_default(detail: str, texts: Iterable[str]) -> str | None:
+    r"""The literal default of the variable a note's value is (``= var.NAME``), from its directory's texts.
+
+    Textual (the pre-filter may have skipped ``variables.tf``): a ``variable "NAME"`` block at column 0
+    whose ``default`` is a string, number or bool literal on one line; ``None`` otherwise.
+
+    Example:
+        >>> tf = 'variable "tracing_mode" {\n  type    = string\n  default = "PassThrough"\n}\n'
+        >>> variable_default("aws_lambda_function.fn: mode = var.tracing_mode", [tf])
+        '"PassThrough"'
+        >>> variable_default("aws_lambda_function.fn: mode = var.other", [tf]) is None
+        True
+    """
+    named = re.search(_VARIABLE_VALUE, detail)
+    if named is None:
+        return None
+    name = named.group(1)
+    for text in texts:
+        if name not in text:
+            continue
+        block = re.search(rf'(?ms)^variable[ \t]+"{re.escape(name)}"[ \t]*\{{(.*?)^\}}', text)
+        if block is not None:
+            value = re.search(_DEFAULT, block.group(1))
+            return value.group(1) if value else None
+    return None
+
+
 def analyse(resources: Iterable[Resource]) -> tuple[list[Placed], list[Placed]]:
     r"""Every Terraform rule, stack by stack (directory by directory): the findings, and the notes.
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeGuard
@@ -145,9 +145,7 @@ class Fleet:
                     f"[[failure_paths]] (declared: {sorted(declared)})"
                 )
         _namespace(self.canary_namespace, "canary_namespace")
-        amounts = self.billing_thresholds
-        if not amounts or not all(_finite_number(t) and t > 0 for t in amounts):
-            raise FleetError("billing_thresholds must be a list of positive amounts in USD")
+        _billing_thresholds(self.billing_thresholds, "billing_thresholds")
 
     @property
     def declared_paths(self) -> dict[str, FleetPath]:
@@ -208,6 +206,12 @@ def _threshold(value: object, where: str, *, positive: bool) -> float:
     if positive and value <= 0:
         raise FleetError(f"{where}.threshold must be above 0, not {value!r}")
     return value
+
+
+def _billing_thresholds(amounts: Sequence[object], where: str) -> None:
+    """The billing alarms' amounts (USD a month): at least one, each a finite number above 0."""
+    if not amounts or not all(_finite_number(t) and t > 0 for t in amounts):
+        raise FleetError(f"{where} must be a list of positive amounts in USD")
 
 
 def _namespace(value: object, where: str) -> str:
@@ -377,8 +381,7 @@ def parse_fleet(table: Mapping[str, Any], where: str = "fleet") -> Fleet:
         _namespace(options["canary_namespace"], f"{where}.canary_namespace")
     if "billing_thresholds" in table:
         thresholds = _expect(table, "billing_thresholds", list, where)
-        if not thresholds or not all(_finite_number(t) and t > 0 for t in thresholds):
-            raise FleetError(f"{where}.billing_thresholds must be a list of positive amounts in USD")
+        _billing_thresholds(thresholds, f"{where}.billing_thresholds")
         options["billing_thresholds"] = tuple(sorted(thresholds))
     if "custom_metrics" in table:
         given = [_custom(m, i) for i, m in enumerate(_expect(table, "custom_metrics", list, where))]
